@@ -1,0 +1,196 @@
+"""Run configuration: one dataclass per concern, nested in :class:`RunConfig`, saved with each run.
+
+Overrides use dotted keys, e.g. ``model.hidden_dim=256`` or ``optim.name=sgd``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+ENGINES = ("numpy", "torch")
+SCRIPTS = ("simplified", "traditional")
+FORMS = ("wujue", "qijue", "wulv", "qilv", "other")
+INITS = ("zeros", "uniform", "standard", "xavier", "he", "report")
+OPTIMIZERS = ("sgd", "momentum", "nag", "adagrad", "adadelta", "rmsprop", "adam")
+MODES = ("stream", "poem")
+SCHEDULES = ("constant", "cosine", "step")
+PRECISIONS = ("fp32", "fp64", "tf32", "bf16")
+
+
+@dataclass
+class CorpusConfig:
+    script: str = "simplified"  # simplified (OpenCC t2s) or traditional (as in the source)
+    forms: list[str] = field(default_factory=list)  # keep only these forms; empty keeps all
+    authors: list[str] = field(default_factory=list)  # keep only these authors; empty keeps all
+    min_len: int = 0  # minimum poem length in characters (punctuation included); 0 = no bound
+    max_len: int = 0  # maximum poem length in characters; 0 = no bound
+    min_freq: int = 1  # characters seen fewer times become <unk>
+    max_vocab: int = 0  # keep the most frequent characters only; 0 = no cap
+    test_frac: float = 0.05  # held-out share, chosen by a hash of each poem's text
+    max_poems: int = 0  # keep only the first N poems after filtering (smoke tests); 0 = all
+
+
+@dataclass
+class ModelConfig:
+    embed_dim: int = 512  # E, embedding width
+    hidden_dim: int = 512  # H, LSTM hidden and cell width
+    layers: int = 1  # stacked LSTM layers
+    dropout: float = 0.0  # between LSTM layers and before the head (training only)
+    init: str = "standard"  # zeros | uniform | standard | xavier | he | report
+    init_scale: float = 0.08  # a of the `uniform` scheme, U(-a, a)
+    forget_bias: float = 0.0  # added to the forget-gate slice of bias_ih (1.0 is a common choice)
+
+
+@dataclass
+class OptimConfig:
+    name: str = "adam"  # sgd | momentum | nag | adagrad | adadelta | rmsprop | adam
+    lr: float = 1e-3  # peak learning rate
+    momentum: float = 0.9  # momentum / nag
+    beta1: float = 0.9  # adam
+    beta2: float = 0.999  # adam
+    alpha: float = 0.99  # rmsprop smoothing
+    rho: float = 0.9  # adadelta smoothing
+    eps: float = 1e-8  # adam, rmsprop, adagrad; adadelta uses 1e-6 when this is left at 1e-8
+    weight_decay: float = 0.0  # L2 added to the gradient, as torch.optim does
+    clip: float = 5.0  # global-norm clipping threshold; 0 disables
+    accum: int = 1  # batches per update; 0 means the whole epoch (full-batch GD)
+
+
+@dataclass
+class TrainConfig:
+    mode: str = "stream"  # stream (windows, carried state, no padding) | poem (a row each, masked)
+    batch_size: int = 128  # B
+    seq_len: int = 125  # T, window length in stream mode (poem mode pads to the longest poem)
+    epochs: int = 10  # passes over the training split (ignored when steps > 0)
+    steps: int = 0  # optimizer updates to run; 0 = run `epochs`
+    schedule: str = "constant"  # constant | cosine | step
+    warmup: int = 0  # linear warm-up updates
+    min_lr: float = 0.0  # floor of the cosine schedule
+    step_every: int = 1000  # step schedule: decay every this many updates
+    gamma: float = 0.5  # step schedule: multiply the lr by this
+    seed: int = 1234  # weights, dropout, batch order
+    device: str = "auto"  # torch: auto (cuda, mps, cpu) | cpu | cuda | cuda:N | mps
+    precision: str = "fp32"  # fp32 | fp64 | tf32 (CUDA) | bf16 (CUDA autocast)
+    compile: bool = False  # torch.compile the model (torch engine)
+    eval_every: int = 200  # held-out evaluation every this many updates (and at the end)
+    eval_batches: int = 0  # batches of the test split per evaluation; 0 = all of it
+    sample_every: int = 200  # live samples every this many updates
+    checkpoint_every: int = 500  # checkpoint every this many updates (and at eval / stop / end)
+    log_every: int = 10  # train metrics row every this many updates
+    keep_checkpoints: int = 3  # latest step checkpoints kept on disk (the best one is kept apart)
+
+
+@dataclass
+class RunConfig:
+    engine: str = "numpy"  # numpy | torch
+    corpus: CorpusConfig = field(default_factory=CorpusConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def validate(self) -> RunConfig:
+        """Raise :class:`ConfigError` naming every bad field and its allowed range; return self."""
+        from engine.config_check import problems
+
+        found = problems(self)
+        if found:
+            raise ConfigError("; ".join(f"{k}: {v}" for k, v in found.items()))
+        return self
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunConfig:
+        """Build from a (possibly partial) nested dict; unknown keys raise ConfigError."""
+        cfg = cls()
+        for key, value in data.items():
+            if isinstance(value, dict):
+                section = getattr(cfg, key, None)
+                if section is None or not hasattr(section, "__dataclass_fields__"):
+                    raise ConfigError(f"unknown config section {key!r}")
+                for sub, v in value.items():
+                    set_field(cfg, f"{key}.{sub}", v)
+            else:
+                set_field(cfg, key, value)
+        return cfg
+
+
+class ConfigError(ValueError):
+    """A bad config value; the message names the field and what is allowed."""
+
+
+def load_config_file(path: str | Path) -> dict[str, Any]:
+    """Read a nested config dict from a ``.toml`` or ``.json`` file (sections as in RunConfig).
+
+    A checkpoint's ``meta.json`` works too: its ``config`` entry is used.
+    """
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {file}: {exc.strerror or exc}") from None
+    try:
+        if file.suffix.lower() == ".toml":
+            try:
+                import tomllib
+            except ImportError:  # Python 3.10
+                import tomli as tomllib  # type: ignore[no-redef]
+
+            data = tomllib.loads(text)
+        else:
+            data = json.loads(text)
+    except ValueError as exc:  # TOMLDecodeError and JSONDecodeError are ValueErrors
+        raise ConfigError(f"config file {file} is not valid {file.suffix[1:] or 'JSON'}: "
+                          f"{exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {file} must hold a table of sections")
+    if isinstance(data.get("config"), dict) and "format" in data:
+        data = data["config"]
+    return data
+
+
+def set_field(cfg: RunConfig, dotted: str, value: Any) -> None:
+    """Set ``section.field`` (or a top-level field) on ``cfg``, coercing strings to its type."""
+    parts = dotted.split(".")
+    target: Any = cfg
+    for part in parts[:-1]:
+        if not hasattr(target, "__dataclass_fields__") or part not in target.__dataclass_fields__:
+            raise ConfigError(f"unknown config key {dotted!r}")
+        target = getattr(target, part)
+    name = parts[-1]
+    known = {f.name: f for f in fields(target)}
+    if name not in known or hasattr(getattr(target, name), "__dataclass_fields__"):
+        raise ConfigError(f"unknown config key {dotted!r}")
+    current = getattr(target, name)
+    setattr(target, name, _coerce(dotted, value, current))
+
+
+def _coerce(key: str, value: Any, current: Any) -> Any:
+    try:
+        if isinstance(current, bool):
+            if isinstance(value, str):
+                low = value.strip().lower()
+                if low in ("1", "true", "yes", "on"):
+                    return True
+                if low in ("0", "false", "no", "off"):
+                    return False
+                raise ValueError
+            return bool(value)
+        if isinstance(current, int):
+            if isinstance(value, float) and not value.is_integer():
+                raise ValueError
+            return int(value)
+        if isinstance(current, float):
+            return float(value)
+        if isinstance(current, list):
+            if isinstance(value, str):
+                return [v.strip() for v in value.split(",") if v.strip()]
+            return list(value)
+        return str(value)
+    except (TypeError, ValueError):
+        kind = type(current).__name__
+        raise ConfigError(f"{key}: expected {kind}, got {value!r}") from None

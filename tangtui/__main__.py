@@ -1,0 +1,5 @@
+import sys
+
+from tangtui.cli import main
+
+sys.exit(main())

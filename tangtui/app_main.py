@@ -1,0 +1,20 @@
+"""Entry point of ``tangtui`` with no arguments: run the Textual app."""
+
+from __future__ import annotations
+
+import os
+
+
+def run_app() -> int:
+    """Run the app with the real store, corpus and poet; returns the exit code.
+
+    With ``TANGTUI_STARTUP_LOG`` set to a file path, the wall-clock time (``time.time()``) at
+    which the first frame was displayed is written there; the start-up test compares it with
+    the moment it spawned the process.
+    """
+    from tangtui.app import make_app
+
+    app = make_app()
+    app.startup_log = os.environ.get("TANGTUI_STARTUP_LOG") or None
+    app.run()
+    return int(app.return_code or 0)
