@@ -27,6 +27,7 @@ def test_counts_are_sane(corpus):
     assert sum(stats["forms"].values()) == stats["poems"]
     # every rule reports what it removed, and the drops add up
     cleaning = stats["cleaning"]
+    assert cleaning["doubled_punctuation"] >= 1
     dropped = cleaning["missing_characters"] + cleaning["foreign_characters"] + cleaning["empty"]
     assert cleaning["source_poems"] - dropped == stats["poems"]
     assert cleaning["editorial_notes"] > 1_000
@@ -93,6 +94,7 @@ def test_cleaning_rules_on_hand_made_poems():
         ("床前看月光，疑是地上霜。举头望山月。", "other"),  # 3 clauses
         ("床前看月光，疑是地上霜。举头望山月，低头思故乡乡。", "other"),  # ragged
         ("问君何能尔？心远地自偏。采菊东篱下，悠然见南山。", "wujue"),
+        ("王二羊年少，梵志亦不恶。借问今时人，阿谁肯伏弱？。", "other"),  # doubled mark
     ],
 )
 def test_form_classification(text, form):

@@ -6,6 +6,7 @@ Rules, in order:
                          (innermost first, across lines); ``[爽]``-style restorations keep
                          the character
 ``quote_marks``          quotation and title marks 「」『』《》〈〉 removed, their content kept
+``doubled_punctuation`` runs of punctuation such as ？。 reduced to their first mark
 ``missing_characters``   poems with missing-character marks (□ ○ ●), composed-character
                          descriptions ({...}) or ideographic description characters are dropped
 ``foreign_characters``   poems holding anything outside CJK ideographs and the poem punctuation
@@ -32,6 +33,7 @@ _NOTES = (re.compile(r"（[^（）]*）"), re.compile(r"〖[^〖〗]*〗"), re.c
 _FOOTNOTE = re.compile(r"\[[0-9一二三四五六七八九十○]+\]")  # [八], [1]: note marks
 _RESTORED = re.compile(r"\[([^\[\]]*)\]")  # [爽]: an editor's restoration, keep the text
 _QUOTES = re.compile(r"[「」『』《》〈〉]")
+_DOUBLED = re.compile(f"([{PUNCTUATION}])[{PUNCTUATION}]+")
 _MISSING = re.compile(r"[□○●■〇⿰⿱⿲⿳⿴⿵⿶⿷⿸⿹⿺⿻{}]")
 
 
@@ -66,6 +68,11 @@ def clean_poem(paragraphs: list[str], counts: Counter[str]) -> Cleaned | None:
     lines = [ln.strip() for ln in text.split("\n")]
     lines = [ln for ln in lines if ln and not all(ch in PUNCTUATION for ch in ln)]
     joined = "".join(lines)
+    single = _DOUBLED.sub(r"\1", joined)
+    if single != joined:
+        counts["doubled_punctuation"] += 1
+        lines = [_DOUBLED.sub(r"\1", ln) for ln in lines]
+        joined = "".join(lines)
     if not joined:
         counts["empty"] += 1
         return None

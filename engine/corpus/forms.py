@@ -31,7 +31,7 @@ def classify_form(text: str) -> str:
         return "other"
     parts = clauses(text)
     sizes = {len(p) for p in parts}
-    if len(sizes) != 1:
+    if len(sizes) != 1 or len(text) != sum(map(len, parts)) + len(parts):
         return "other"
     return _SHAPES.get((len(parts), sizes.pop()), "other")
 

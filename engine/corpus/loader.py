@@ -20,7 +20,7 @@ from engine.corpus.forms import classify_form
 from engine.corpus.model import Corpus, Poem
 from engine.corpus.script import SCRIPTS, to_simplified
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 CORPUS_FILE = "quantangshi.jsonl.xz"
 _RS, _FS = "\x1e", "\x1f"  # record and field separators of the cache file
 
