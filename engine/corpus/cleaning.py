@@ -34,6 +34,7 @@ _FOOTNOTE = re.compile(r"\[[0-9一二三四五六七八九十○]+\]")  # [八],
 _RESTORED = re.compile(r"\[([^\[\]]*)\]")  # [爽]: an editor's restoration, keep the text
 _QUOTES = re.compile(r"[「」『』《》〈〉]")
 _DOUBLED = re.compile(f"([{PUNCTUATION}])[{PUNCTUATION}]+")
+_SPECIAL = re.compile(r"[（〖(\[「」『』《》〈〉□○●■〇⿰-⿻{}]")  # any rule above may apply
 _MISSING = re.compile(r"[□○●■〇⿰⿱⿲⿳⿴⿵⿶⿷⿸⿹⿺⿻{}]")
 
 
@@ -45,7 +46,34 @@ class Cleaned:
 
 def clean_poem(paragraphs: list[str], counts: Counter[str]) -> Cleaned | None:
     """Clean one poem; return None when a rule drops it. ``counts`` gets one tick per change."""
-    text = "\n".join(p.strip() for p in paragraphs)
+    text = "\n".join(paragraphs)
+    if _SPECIAL.search(text):
+        text = _strip_marks(text, counts)
+        if text is None:
+            return None
+    lines = [ln.strip() for ln in text.split("\n")]
+    lines = [ln for ln in lines if ln.strip(PUNCTUATION)]
+    joined = "".join(lines)
+    if _DOUBLED.search(joined):
+        counts["doubled_punctuation"] += 1
+        lines = [_DOUBLED.sub(r"\1", ln) for ln in lines]
+        joined = "".join(lines)
+    if not joined:
+        counts["empty"] += 1
+        return None
+    if not ALLOWED.match(joined):
+        counts["foreign_characters"] += 1
+        return None
+    return Cleaned(lines, joined)
+
+
+def clauses(text: str) -> list[str]:
+    """Split a poem into its clauses (the half-lines ended by ，。？！；)."""
+    return [c for c in re.split(f"[{LINE_ENDS}]", text) if c]
+
+
+def _strip_marks(text: str, counts: Counter[str]) -> str | None:
+    """Apply the bracket, quote and missing-character rules (only poems holding such marks)."""
     before = text
     for _ in range(8):  # nested notes: remove the innermost first
         changed = text
@@ -65,23 +93,4 @@ def clean_poem(paragraphs: list[str], counts: Counter[str]) -> Cleaned | None:
     if _MISSING.search(text):
         counts["missing_characters"] += 1
         return None
-    lines = [ln.strip() for ln in text.split("\n")]
-    lines = [ln for ln in lines if ln and not all(ch in PUNCTUATION for ch in ln)]
-    joined = "".join(lines)
-    single = _DOUBLED.sub(r"\1", joined)
-    if single != joined:
-        counts["doubled_punctuation"] += 1
-        lines = [_DOUBLED.sub(r"\1", ln) for ln in lines]
-        joined = "".join(lines)
-    if not joined:
-        counts["empty"] += 1
-        return None
-    if not ALLOWED.match(joined):
-        counts["foreign_characters"] += 1
-        return None
-    return Cleaned(lines, joined)
-
-
-def clauses(text: str) -> list[str]:
-    """Split a poem into its clauses (the half-lines ended by ，。？！；)."""
-    return [c for c in re.split(f"[{LINE_ENDS}]", text) if c]
+    return text

@@ -13,7 +13,9 @@ other      其他                 anything else
 
 from __future__ import annotations
 
-from engine.corpus.cleaning import LINE_ENDS, clauses
+import re
+
+from engine.corpus.cleaning import LINE_ENDS, PUNCTUATION
 
 FORM_NAMES = {
     "wujue": "五言绝句",
@@ -22,18 +24,19 @@ FORM_NAMES = {
     "qilv": "七言律诗",
     "other": "其他",
 }
-_SHAPES = {(4, 5): "wujue", (4, 7): "qijue", (8, 5): "wulv", (8, 7): "qilv"}
+_SHAPES = {"wujue": (4, 5), "qijue": (4, 7), "wulv": (8, 5), "qilv": (8, 7)}
+_PATTERNS = {  # n clauses of k characters, each closed by exactly one line-end mark
+    form: re.compile(f"(?:[^{PUNCTUATION}]{{{k}}}[{LINE_ENDS}]){{{n}}}")
+    for form, (n, k) in _SHAPES.items()
+}
 
 
 def classify_form(text: str) -> str:
     """Return wujue, qijue, wulv, qilv or other for a cleaned poem text."""
-    if not text or text[-1] not in LINE_ENDS:
-        return "other"
-    parts = clauses(text)
-    sizes = {len(p) for p in parts}
-    if len(sizes) != 1 or len(text) != sum(map(len, parts)) + len(parts):
-        return "other"
-    return _SHAPES.get((len(parts), sizes.pop()), "other")
+    for form, pattern in _PATTERNS.items():
+        if pattern.fullmatch(text):
+            return form
+    return "other"
 
 
 def parse_form(name: str) -> str:

@@ -11,6 +11,7 @@ import hashlib
 import json
 import lzma
 import os
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -56,7 +57,7 @@ def default_cache_dir() -> Path:
 def _read_source(path: Path) -> tuple[list[dict], dict[str, str]]:
     try:
         raw = lzma.decompress(path.read_bytes()).decode("utf-8")
-        records = [json.loads(line) for line in raw.split("\n") if line]
+        records = json.loads("[" + raw.strip().replace("\n", ",") + "]")
     except (lzma.LZMAError, UnicodeDecodeError, json.JSONDecodeError, OSError) as exc:
         raise CorpusError(f"corpus file {path} is corrupt or unreadable ({exc})") from None
     poems = [r for r in records if r.get("kind") == "poem"]
@@ -105,6 +106,13 @@ def _cache_file(cache_dir: Path, path: Path, script: str) -> Path:
 
 
 def _write_cache(file: Path, rows: list[list[str]], authors: dict[str, str], stats: dict) -> None:
+    """Write the cache in a background thread (it only saves the next load some time)."""
+    threading.Thread(target=_write_cache_now, args=(file, rows, authors, stats),
+                     name="tangtui-corpus-cache").start()
+
+
+def _write_cache_now(file: Path, rows: list[list[str]], authors: dict[str, str],
+                     stats: dict) -> None:
     try:
         file.parent.mkdir(parents=True, exist_ok=True)
         head = json.dumps({"cleaning": stats, "authors": authors}, ensure_ascii=False)
