@@ -1,0 +1,30 @@
+"""Learning-rate schedules: constant, cosine and step decay, each after a linear warm-up.
+
+For update number ``t`` (0-based) of ``total`` updates, peak rate ``lr`` and warm-up ``w``::
+
+    warm-up    lr_t = lr * (t + 1) / w                                    for t < w
+    constant   lr_t = lr
+    cosine     lr_t = min_lr + (lr - min_lr) * (1 + cos(pi * p)) / 2,     p = (t - w) / (total - w)
+    step       lr_t = lr * gamma ** floor((t - w) / step_every)
+"""
+
+from __future__ import annotations
+
+import math
+
+from engine.config import RunConfig
+
+
+def learning_rate(config: RunConfig, t: int, total: int) -> float:
+    """The rate of update ``t`` (0-based) in a run of ``total`` updates."""
+    o, tc = config.optim, config.train
+    lr, w = o.lr, tc.warmup
+    if t < w:
+        return lr * (t + 1) / w
+    if tc.schedule == "cosine":
+        span = max(1, total - w)
+        p = min(1.0, (t - w) / span)
+        return tc.min_lr + (lr - tc.min_lr) * 0.5 * (1.0 + math.cos(math.pi * p))
+    if tc.schedule == "step":
+        return lr * tc.gamma ** ((t - w) // max(1, tc.step_every))
+    return lr

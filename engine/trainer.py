@@ -1,0 +1,264 @@
+"""The training loop, engine-agnostic: batches, updates, evaluation, samples, checkpoints, guard.
+
+One *step* is one optimizer update. With ``optim.accum = k`` a step follows k batches (the last
+group of an epoch may be shorter); with ``accum = 0`` it follows the whole epoch (full-batch GD),
+so an epoch of N batches has ``ceil(N / k)`` steps, or 1.
+
+Held-out evaluation reports the mean per-token loss and the per-character perplexity::
+
+    test_loss = sum_t -log p(y_t | x_<=t) / n_tokens        test_ppl = exp(test_loss)
+
+where padding is never among the n_tokens (the engines mask it).
+
+The loop checks ``stop`` before every batch. On a stop it writes a checkpoint at the last update
+(position, weights, optimizer and RNG state), so a resume continues exactly there. The guard
+ends the run as ``failed`` when the training loss is NaN/inf or explodes above
+``EXPLODE_FACTOR * ln V`` (a uniform guess scores ln V), or when the weights stop being finite;
+it never writes the bad weights, so the last good checkpoint stays the latest.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from engine.base import Engine
+from engine.checkpoint import Checkpoint, CheckpointError, load_checkpoint
+from engine.config import RunConfig
+from engine.corpus.dataset import Dataset
+from engine.schedule import learning_rate
+from engine.trainer_ckpt import CheckpointKeeper
+from engine.trainer_samples import PROMPTS, sample_poems
+
+EXPLODE_FACTOR = 3.0  # loss above EXPLODE_FACTOR * ln(V) counts as an explosion
+
+
+@dataclass
+class Progress:
+    """Where the run is, passed to every hook."""
+
+    step: int  # updates done
+    total_steps: int
+    epoch: int  # epoch (0-based) of the latest update's batches
+    batch: int  # next batch of the epoch to train (0 after an epoch's last update)
+    batches_per_epoch: int
+    lr: float = 0.0
+    train_loss: float | None = None  # mean over the last log interval
+    tokens_per_s: float | None = None  # training throughput over the last log interval
+    eta_s: float | None = None
+    test_loss: float | None = None  # latest evaluation
+    test_ppl: float | None = None
+    best_test_ppl: float | None = None
+
+
+class Hooks:
+    """Callbacks of :class:`Trainer`; subclass and override what you need (all no-ops)."""
+
+    def on_start(self, p: Progress) -> None: ...
+    def on_step(self, p: Progress) -> None: ...
+    def on_log(self, p: Progress) -> None: ...
+    def on_eval(self, p: Progress, loss: float, ppl: float, tokens: int) -> None: ...
+    def on_samples(self, p: Progress, samples: list[tuple[str, str]]) -> None: ...
+    def on_checkpoint(self, p: Progress, path: Path) -> None: ...
+
+
+@dataclass
+class TrainResult:
+    status: str  # finished | stopped | failed
+    reason: str | None
+    step: int
+    best_test_ppl: float | None
+    checkpoint: Path | None = None  # the latest checkpoint written
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Trainer:
+    def __init__(self, config: RunConfig, dataset: Dataset, engine: Engine,
+                 run_dir: str | Path | None = None, hooks: Hooks | None = None,
+                 stop: threading.Event | None = None, prompts: tuple[str, ...] = PROMPTS) -> None:
+        self.config, self.data, self.engine = config, dataset, engine
+        self.hooks = hooks or Hooks()
+        self.stop = stop or threading.Event()
+        self.prompts = prompts
+        self.keeper = CheckpointKeeper(Path(run_dir), config.train.keep_checkpoints) \
+            if run_dir is not None else None
+        engine.bind("train", dataset.train)
+        engine.bind("test", dataset.test)
+        self.n_batches = dataset.train.num_batches()
+        if self.n_batches == 0:
+            raise ValueError("the training split has no batches")
+        accum = config.optim.accum
+        self.steps_per_epoch = -(-self.n_batches // accum) if accum else 1
+        t = config.train
+        self.total_steps = t.steps if t.steps > 0 else t.epochs * self.steps_per_epoch
+        self.step, self.epoch, self.batch = 0, 0, 0  # updates done; next batch to train
+        self._step_epoch = 0  # epoch of the latest update (shown in progress and metrics)
+        self.best_test_ppl: float | None = None
+        self.last_checkpoint: Path | None = None
+        self.stop_reason = "stop requested"
+        self._loss_sum, self._loss_n = 0.0, 0  # since the last log row
+        self._best_pending = False  # the latest evaluation is the best: save `best` too
+        self.explode_at = EXPLODE_FACTOR * math.log(max(2, engine.vocab_size))
+
+    # -- resume ------------------------------------------------------------------------------
+
+    def resume(self, path: str | Path) -> None:
+        """Continue from a checkpoint: weights, optimizer, RNG, step and position in the epoch."""
+        ckpt = load_checkpoint(path)
+        meta = ckpt.meta
+        if list(meta.get("vocab", [])) != list(self.data.vocab.itos):
+            raise CheckpointError(f"checkpoint at {path} was trained on another vocabulary "
+                                  "(the corpus or its filters changed)")
+        self.engine.load_state_dict(ckpt.tensors)
+        if ckpt.optim_tensors or ckpt.optim_meta:
+            self.engine.load_optimizer_state(ckpt.optim_tensors, ckpt.optim_meta)
+        if meta.get("rng"):
+            self.engine.set_rng_state(meta["rng"])
+        self.step, self.epoch = int(meta["step"]), int(meta["epoch"])
+        self.batch = int(meta["batch"])
+        self._step_epoch = self.epoch - 1 if self.batch == 0 and self.epoch > 0 else self.epoch
+        self.best_test_ppl = meta.get("best_test_ppl")
+        self.last_checkpoint = Path(path)
+
+    # -- the loop ----------------------------------------------------------------------------
+
+    def progress(self, **extra: Any) -> Progress:
+        return Progress(self.step, self.total_steps, self._step_epoch, self.batch, self.n_batches,
+                        best_test_ppl=self.best_test_ppl, **extra)
+
+    def run(self) -> TrainResult:
+        tc, accum = self.config.train, self.config.optim.accum
+        self.hooks.on_start(self.progress())
+        t_start, step_start = time.perf_counter(), self.step
+        t_log, overhead = time.perf_counter(), 0.0  # overhead: eval, samples, checkpoints
+        lr = learning_rate(self.config, self.step, self.total_steps)
+        pending = 0  # batches accumulated since the last update
+        while self.step < self.total_steps:
+            i = self.batch + pending
+            if self.stop.is_set():
+                return self._stopped()
+            self.engine.train_batch("train", self.epoch, i)
+            pending += 1
+            if not ((accum and pending == accum) or i == self.n_batches - 1):
+                continue
+            lr = learning_rate(self.config, self.step, self.total_steps)
+            self.engine.apply_update(lr)
+            self.step += 1
+            self._step_epoch = self.epoch
+            self.batch += pending
+            pending = 0
+            if self.batch >= self.n_batches:
+                self.epoch, self.batch = self.epoch + 1, 0
+            done = self.step >= self.total_steps
+            elapsed = time.perf_counter() - t_start
+            eta = elapsed / (self.step - step_start) * (self.total_steps - self.step)
+            self.hooks.on_step(self.progress(lr=lr, eta_s=eta))
+            if self.step % tc.log_every == 0 or done:
+                failure = self._log(lr, eta, time.perf_counter() - t_log - overhead)
+                if failure:
+                    return failure
+                t_log, overhead = time.perf_counter(), 0.0
+            t0 = time.perf_counter()
+            evaluated = False
+            if (tc.eval_every and self.step % tc.eval_every == 0) or done:
+                failure = self._evaluate()
+                if failure:
+                    return failure
+                evaluated = True
+            if tc.sample_every and self.step % tc.sample_every == 0 or done:
+                self.hooks.on_samples(self.progress(), self.samples())
+            if (tc.checkpoint_every and self.step % tc.checkpoint_every == 0) or evaluated:
+                failure = self._save()
+                if failure:
+                    return failure
+            overhead += time.perf_counter() - t0
+        if self.last_checkpoint is None or self._ckpt_step() != self.step:
+            failure = self._save()
+            if failure:
+                return failure
+        return TrainResult("finished", None, self.step, self.best_test_ppl, self.last_checkpoint)
+
+    # -- pieces ------------------------------------------------------------------------------
+
+    def _log(self, lr: float, eta: float, train_time: float) -> TrainResult | None:
+        loss_sum, n = self.engine.pop_train_loss()
+        self._loss_sum += loss_sum
+        self._loss_n += n
+        loss = self._loss_sum / max(1, self._loss_n)
+        bad = self._guard(loss)
+        if bad:
+            return bad
+        tps = self._loss_n / train_time if train_time > 0 else None
+        self._loss_sum, self._loss_n = 0.0, 0
+        self.hooks.on_log(self.progress(lr=lr, train_loss=loss, tokens_per_s=tps, eta_s=eta))
+        return None
+
+    def _guard(self, loss: float) -> TrainResult | None:
+        if math.isfinite(loss) and loss <= self.explode_at:
+            return None
+        what = f"loss is {loss}" if not math.isfinite(loss) else \
+            f"loss exploded to {loss:.3g} (> {self.explode_at:.3g} = {EXPLODE_FACTOR:g} ln V)"
+        return self._failed(f"{what} at step {self.step}; lower optim.lr or set optim.clip")
+
+    def _failed(self, reason: str) -> TrainResult:
+        kept = self._ckpt_step()
+        reason += f"; kept the checkpoint of step {kept}" if kept is not None else \
+            "; no checkpoint was written yet"
+        return TrainResult("failed", reason, self.step, self.best_test_ppl, self.last_checkpoint)
+
+    def _evaluate(self) -> TrainResult | None:
+        loss_sum, n = self.engine.evaluate("test", self.config.train.eval_batches)
+        loss = loss_sum / max(1, n)
+        if not math.isfinite(loss):
+            return self._failed(f"test loss is {loss} at step {self.step}; lower optim.lr")
+        ppl = math.exp(min(loss, 700.0))
+        if self.best_test_ppl is None or ppl < self.best_test_ppl:
+            self.best_test_ppl = ppl
+            self._best_pending = True
+        p = self.progress(test_loss=loss, test_ppl=ppl)
+        self.hooks.on_eval(p, loss, ppl, n)
+        return None
+
+    def samples(self, max_len: int = 48) -> list[tuple[str, str]]:
+        """A few short poems from the fixed first characters (same seed at the same step)."""
+        rng = np.random.default_rng((self.config.train.seed, self.step))
+        return sample_poems(self.engine, self.data.vocab, self.prompts, rng, max_len)
+
+    def _ckpt_step(self) -> int | None:
+        if self.last_checkpoint is None:
+            return None
+        name = self.last_checkpoint.name
+        return int(name.split("-")[1]) if name.startswith("step-") else self.step
+
+    def _save(self) -> TrainResult | None:
+        best, self._best_pending = self._best_pending, False
+        if self.keeper is None:
+            return None
+        tensors = self.engine.state_dict()
+        bad = [k for k, v in tensors.items() if not np.all(np.isfinite(v))]
+        if bad:
+            return self._failed(f"weights {bad[0]} are not finite at step {self.step}")
+        optim_tensors, optim_meta = self.engine.optimizer_state()
+        meta = {"engine": self.engine.name, "config": self.config.to_dict(),
+                "vocab": list(self.data.vocab.itos), "script": self.config.corpus.script,
+                "step": self.step, "epoch": self.epoch, "batch": self.batch,
+                "total_steps": self.total_steps, "rng": self.engine.rng_state(),
+                "best_test_ppl": self.best_test_ppl, "saved": time.time()}
+        ckpt = Checkpoint(tensors, meta, optim_tensors, optim_meta)
+        self.last_checkpoint = self.keeper.save(ckpt, self.step, best=best)
+        self.hooks.on_checkpoint(self.progress(), self.last_checkpoint)
+        return None
+
+    def _stopped(self) -> TrainResult:
+        if self.last_checkpoint is None or self._ckpt_step() != self.step:
+            failure = self._save()
+            if failure:
+                return failure
+        return TrainResult("stopped", self.stop_reason, self.step, self.best_test_ppl,
+                           self.last_checkpoint)

@@ -1,0 +1,159 @@
+"""``tangtui runs``, ``metrics``, ``stop``, ``rm`` and ``watch``: look after stored runs."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from typing import Any
+
+from tangtui.errors import TangtuiError
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("runs", help="list training runs",
+                       description="List the runs in the store, newest first.")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_runs)
+
+    p = sub.add_parser("metrics", help="print a run's loss and perplexity history",
+                       description="The history of a run: one row per logged step, with the "
+                       "held-out loss and perplexity where it was evaluated.")
+    p.add_argument("run", metavar="RUN", help="run id, name or unique id prefix")
+    p.add_argument("--evals", action="store_true", help="only the evaluated steps")
+    p.add_argument("--tail", type=int, default=0, metavar="N", help="only the last N rows")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_metrics)
+
+    p = sub.add_parser("stop", help="stop a training run (it saves a checkpoint first)",
+                       description="Send SIGTERM to a run's trainer: it writes a checkpoint and "
+                       "ends with status stopped. Waits for that unless --no-wait.")
+    p.add_argument("run", metavar="RUN", help="run id, name or unique id prefix")
+    p.add_argument("--no-wait", action="store_true", help="return at once")
+    p.add_argument("--timeout", type=float, default=120.0, metavar="S",
+                   help="seconds to wait for the checkpoint (default 120)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_stop)
+
+    p = sub.add_parser("rm", help="delete runs with their checkpoints",
+                       description="Delete runs: their history and their directory.")
+    p.add_argument("runs", metavar="RUN", nargs="+", help="run id, name or unique id prefix")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_rm)
+
+    p = sub.add_parser("watch", help="follow a run in plain text",
+                       description="Print a run's new log rows, evaluations and samples as they "
+                       "arrive, until it ends (or Ctrl-C). For scripts and simple terminals.")
+    p.add_argument("run", metavar="RUN", help="run id, name or unique id prefix")
+    p.add_argument("--interval", type=float, default=1.0, metavar="S",
+                   help="seconds between polls (default 1)")
+    p.add_argument("--no-samples", action="store_true", help="leave the samples out")
+    p.add_argument("--json", action="store_true", help="one JSON object per line")
+    p.set_defaults(func=cmd_watch)
+
+
+def _fmt(x: float | None, spec: str) -> str:
+    return "-" if x is None else format(x, spec)
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    from tangtui.cli import print_json
+    from tangtui.store import Store
+
+    runs = Store().list_runs()
+    if args.json:
+        print_json([r.to_json() for r in runs])
+        return 0
+    if not runs:
+        print("no runs yet (start one with `tangtui train --preset tiny`)")
+        return 0
+    rows = [("ID", "NAME", "ENGINE", "STATUS", "STEP", "BEST PPL", "CREATED")]
+    for r in runs:
+        step = f"{r.step:,}" + (f"/{r.total_steps:,}" if r.total_steps else "")
+        rows.append((r.id, r.name, r.engine, r.display_status, step,
+                     _fmt(r.best_test_ppl, ".2f"), r.created.replace("T", " ")[:19]))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+    return 0
+
+
+def cmd_metrics(args: argparse.Namespace) -> int:
+    from tangtui.cli import print_json
+    from tangtui.store import Store
+
+    store = Store()
+    run = store.get_run(args.run)
+    rows = store.history(run.id)
+    if args.evals:
+        rows = [r for r in rows if r["test_loss"] is not None]
+    if args.tail > 0:
+        rows = rows[-args.tail:]
+    if args.json:
+        print_json(rows)
+        return 0
+    print(f"{'STEP':>8} {'EPOCH':>5} {'TRAIN LOSS':>10} {'TEST LOSS':>9} {'TEST PPL':>9} "
+          f"{'LR':>9}")
+    for r in rows:
+        print(f"{r['step']:>8} {r['epoch'] + 1:>5} {_fmt(r['train_loss'], '.4f'):>10} "
+              f"{_fmt(r['test_loss'], '.4f'):>9} {_fmt(r['test_ppl'], '.2f'):>9} "
+              f"{_fmt(r['lr'], '.3g'):>9}")
+    return 0
+
+
+def cmd_stop(args: argparse.Namespace) -> int:
+    from tangtui.cli import print_json
+    from tangtui.run_lock import lock_holder
+    from tangtui.runner import request_stop
+    from tangtui.store import Store
+
+    store = Store()
+    run = store.get_run(args.run)
+    run_dir = store.run_dir(run.id)
+    pid = request_stop(store, run.id)
+    if not args.no_wait:
+        deadline = time.monotonic() + args.timeout
+        while lock_holder(run_dir) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if lock_holder(run_dir):
+            raise TangtuiError(f"run {run.name} did not stop within {args.timeout:g} s "
+                               f"(pid {pid} is still running)")
+    run = store.get_run(run.id)
+    if args.json:
+        print_json(run.to_json())
+    elif args.no_wait:
+        print(f"asked run {run.name} to stop (pid {pid})")
+    else:
+        ck = f", checkpoint at step {run.checkpoint_step:,}" if run.checkpoint_step else ""
+        print(f"run {run.name} {run.display_status} at step {run.step:,}{ck}")
+    return 0
+
+
+def cmd_rm(args: argparse.Namespace) -> int:
+    from tangtui.cli import print_json
+    from tangtui.run_lock import lock_holder
+    from tangtui.store import Store
+
+    store = Store()
+    runs = [store.get_run(ref) for ref in args.runs]  # all must exist before any is removed
+    for run in runs:
+        pid = lock_holder(store.run_dir(run.id))
+        if pid:
+            raise TangtuiError(f"run {run.name} is training (pid {pid}); stop it first with "
+                               f"`tangtui stop {run.name}`")
+    for run in runs:
+        store.delete_run(run.id)
+    if args.json:
+        print_json({"removed": [r.id for r in runs]})
+    else:
+        for run in runs:
+            print(f"removed {run.id}" + (f" ({run.name})" if run.name != run.id else ""))
+    return 0
+
+
+def cmd_watch(args: argparse.Namespace) -> int:
+    from tangtui.cli.watch import watch
+    from tangtui.store import Store
+
+    store = Store()
+    return watch(store, store.get_run(args.run).id, interval=max(0.05, args.interval),
+                 as_json=args.json, samples=not args.no_samples)

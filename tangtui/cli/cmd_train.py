@@ -1,0 +1,108 @@
+"""``tangtui train`` and ``tangtui resume``: start a run (foreground or detached), continue one."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from tangtui.errors import TangtuiError
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "train", help="start a training run",
+        description="Start a training run. Config layers, later wins: defaults, --preset, "
+        "--config, --engine, --set. Without --detach it shows a progress bar and Ctrl-C stops "
+        "it cleanly with a checkpoint; with --detach it runs in its own session (it survives a "
+        "closed terminal or SSH connection) and prints the run id.")
+    p.add_argument("--engine", choices=("numpy", "torch"), help="training engine")
+    p.add_argument("--preset", metavar="NAME",
+                   help="named recipe: tiny, cpu, gpu, report (see engine/presets.py)")
+    p.add_argument("--config", metavar="FILE", help="TOML or JSON file with config sections")
+    p.add_argument("--set", dest="overrides", metavar="KEY=VALUE", nargs="+", action="extend",
+                   default=[], help="override a field, e.g. --set model.hidden_dim=256 "
+                   "optim.lr=2e-3 corpus.forms=wujue,qijue")
+    p.add_argument("--name", help="a unique name for the run (letters, digits, . _ -)")
+    p.add_argument("--detach", action="store_true", help="run in the background, print the id")
+    p.add_argument("--dry-run", action="store_true",
+                   help="validate and print the resolved config without starting a run")
+    p.add_argument("--json", action="store_true", help="print the run as JSON when done")
+    p.set_defaults(func=cmd_train)
+
+    r = sub.add_parser(
+        "resume", help="continue a stopped, failed or killed run",
+        description="Continue a run from its latest checkpoint: weights, optimizer and RNG "
+        "state, step and position in the epoch. Rows recorded after that checkpoint are "
+        "trained again and replaced, so the history has no gaps and no duplicates.")
+    r.add_argument("run", metavar="RUN", help="run id, name or unique id prefix")
+    r.add_argument("--detach", action="store_true", help="run in the background")
+    r.add_argument("--json", action="store_true", help="print the run as JSON when done")
+    r.set_defaults(func=cmd_resume)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from engine.config import load_config_file
+    from engine.presets import build_config
+
+    file_data = load_config_file(args.config) if args.config else None
+    config = build_config(args.preset, file_data, args.engine, args.overrides)
+    if args.dry_run:
+        from tangtui.cli import print_json
+
+        print_json(config.to_dict())
+        return 0
+    from tangtui.store import Store
+
+    store = Store()
+    run = store.create_run(config.to_dict(), name=args.name, engine=config.engine)
+    return _start(store, run.id, resume=False, detach=args.detach, as_json=args.json)
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    from tangtui.run_lock import lock_holder
+    from tangtui.store import Store
+
+    store = Store()
+    run = store.get_run(args.run)
+    holder = lock_holder(store.run_dir(run.id))
+    if holder:
+        raise TangtuiError(f"run {run.name} is still training (pid {holder})")
+    if run.status == "finished":
+        raise TangtuiError(f"run {run.name} already finished ({run.step:,} steps); start a new "
+                           "run to train longer")
+    return _start(store, run.id, resume=True, detach=args.detach, as_json=args.json)
+
+
+def _start(store: Any, run_id: str, *, resume: bool, detach: bool, as_json: bool) -> int:
+    from tangtui.cli import print_json
+
+    if detach:
+        from tangtui.runner import LOG_NAME, spawn
+
+        pid = spawn(store, run_id, resume=resume)
+        run = store.get_run(run_id)
+        if as_json:
+            print_json({**run.to_json(), "pid": pid,
+                        "log": str(store.run_dir(run_id) / LOG_NAME)})
+        else:
+            print(run.id)
+        return 0
+
+    from tangtui.cli.progress import ProgressBar
+    from tangtui.runner import execute
+
+    bar = ProgressBar()
+    try:
+        result = execute(run_id, resume=resume, store=store, hooks=[bar], log=False)
+    finally:
+        bar.close()
+    run = store.get_run(run_id)
+    if as_json:
+        print_json(run.to_json())
+    else:
+        best = f", best test ppl {run.best_test_ppl:.2f}" if run.best_test_ppl else ""
+        why = f" ({result.reason})" if result.reason else ""
+        print(f"run {run.name} {result.status} at step {result.step:,}{best}{why}")
+        if result.status == "stopped":
+            print(f"continue with: tangtui resume {run.name}")
+    return 1 if result.status == "failed" else 0

@@ -1,0 +1,244 @@
+"""The training process of one run: ``python -m tangtui.runner RUN_ID [--resume]``.
+
+It takes the run's lock (``<run dir>/lock``, ``fcntl.flock``; a second trainer is refused before
+it touches anything), records pid, host and a heartbeat every few seconds, trains with
+:class:`engine.trainer.Trainer` while writing metrics, evaluations and samples to the store, and
+ends with status ``finished``, ``stopped`` (SIGTERM, SIGINT or SIGHUP: a checkpoint first) or
+``failed`` with its reason. :func:`spawn` starts it detached: a new session (closing the terminal
+or the SSH connection does not stop it), stdio appended to ``<run dir>/train.log``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from tangtui.errors import TangtuiError
+from tangtui.run_lock import RunLock, lock_holder
+from tangtui.store import HEARTBEAT_EVERY, Store, StoreError, now_iso
+
+LOG_NAME = "train.log"
+
+
+def _build(store: Store, run_id: str, resume: bool, dataset: Any, engine: Any) -> tuple:
+    """Config, dataset, engine and the checkpoint to resume from (or None)."""
+    from engine.config import RunConfig
+    from engine.trainer_ckpt import CheckpointKeeper
+
+    run = store.get_run(run_id)
+    config = RunConfig.from_dict(run.config).validate()
+    keeper = CheckpointKeeper(store.run_dir(run_id), config.train.keep_checkpoints)
+    start = keeper.latest() if resume else None
+    if dataset is None:
+        from engine.corpus import Vocab, build_dataset
+        from engine.corpus.loader import load_corpus
+
+        vocab = None
+        if start is not None:
+            from engine.checkpoint import load_checkpoint
+
+            vocab = Vocab(list(load_checkpoint(start, optimizer=False).meta["vocab"]))
+        dataset = build_dataset(config, load_corpus(config.corpus.script), vocab=vocab)
+    if engine is None:
+        from engine.base import create_engine
+
+        engine = create_engine(config, len(dataset.vocab))
+    return config, dataset, engine, start
+
+
+def execute(run_id: str, *, resume: bool = False, store: Store | None = None,
+            hooks: Sequence[Any] = (), dataset: Any = None, engine: Any = None,
+            stop: threading.Event | None = None, handle_signals: bool = True,
+            log: bool = True) -> Any:
+    """Train run ``run_id`` in this process; returns the :class:`TrainResult`.
+
+    ``dataset``/``engine`` may be injected (tests). With ``handle_signals`` SIGTERM, SIGINT and
+    SIGHUP set the stop event (a second SIGINT interrupts at once). ``log`` prints plain progress
+    lines to stdout (what a detached trainer writes to train.log).
+    """
+    from engine.trainer import Trainer
+    from tangtui.run_hooks import LogHooks, StoreHooks
+
+    store = store or Store()
+    run = store.get_run(run_id)
+    lock = RunLock(store.run_dir(run.id))
+    lock.acquire()  # refuses a second trainer before anything is written
+    stop = stop or threading.Event()
+    beat_stop = threading.Event()
+    restore = _install_signals(stop) if handle_signals else {}
+    trainer: Trainer | None = None
+    try:
+        store.update_run(run.id, status="running", pid=os.getpid(), host=socket.gethostname(),
+                         heartbeat=time.time(), started=now_iso(), ended=None, reason=None)
+        threading.Thread(target=_heartbeat, args=(store, run.id, beat_stop), daemon=True).start()
+        config, dataset, engine, start = _build(store, run.id, resume, dataset, engine)
+        store_hooks = StoreHooks(store, run.id, [*([LogHooks(run.id)] if log else []), *hooks])
+        trainer = Trainer(config, dataset, engine, store.run_dir(run.id), store_hooks, stop)
+        if start is not None:
+            trainer.resume(start)
+        if resume:  # rows after the checkpoint are trained again: drop them now
+            store.truncate_after(run.id, trainer.step)
+        store.update_run(run.id, total_steps=trainer.total_steps, step=trainer.step,
+                         epoch=trainer.epoch, device=str(getattr(engine, "device", "cpu")),
+                         info={**store.get_run(run.id).info, "dataset": dataset.info})
+        result = trainer.run()
+        if result.status == "stopped":
+            result.reason = getattr(stop, "reason", None) or result.reason
+        _finish(store, run.id, result.status, result.reason, result.step)
+        if log:
+            print(f"run {run.id} {result.status} at step {result.step}"
+                  + (f": {result.reason}" if result.reason else ""), flush=True)
+        return result
+    except BaseException as exc:
+        step = trainer.step if trainer is not None else None
+        if isinstance(exc, KeyboardInterrupt):  # a second Ctrl-C: no new checkpoint
+            _finish(store, run.id, "stopped", "interrupted; resume continues from the latest "
+                    "checkpoint", step)
+            raise
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        if log and not isinstance(exc, TangtuiError):
+            traceback.print_exc()
+        _finish(store, run.id, "failed", reason, step)
+        raise
+    finally:
+        beat_stop.set()
+        for sig, handler in restore.items():
+            signal.signal(sig, handler)
+        lock.release()
+
+
+def _finish(store: Store, run_id: str, status: str, reason: str | None, step: int | None) -> None:
+    values: dict[str, Any] = {"status": status, "reason": reason, "ended": now_iso(),
+                              "heartbeat": time.time(), "eta_s": None}
+    if step is not None:
+        values["step"] = step
+    try:
+        store.update_run(run_id, **values)
+    except StoreError as exc:  # e.g. the disk is full: say so in the log, keep the checkpoint
+        print(f"could not record the end of run {run_id}: {exc}", file=sys.stderr, flush=True)
+
+
+def _heartbeat(store: Store, run_id: str, done: threading.Event) -> None:
+    while not done.wait(HEARTBEAT_EVERY):
+        try:
+            store.heartbeat(run_id)
+        except StoreError:
+            pass  # a busy or full store: the next beat retries
+
+
+def _install_signals(stop: threading.Event) -> dict[int, Any]:
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    names = {signal.SIGTERM: "SIGTERM", signal.SIGINT: "Ctrl-C", signal.SIGHUP: "SIGHUP"}
+
+    def handler(sig: int, _frame: Any) -> None:
+        if sig == signal.SIGINT and stop.is_set():
+            raise KeyboardInterrupt
+        if sig == signal.SIGINT:
+            print("\nstopping: writing a checkpoint (Ctrl-C again to abort without one)",
+                  file=sys.stderr, flush=True)
+        stop.reason = f"stopped by {names.get(sig, sig)}"  # type: ignore[attr-defined]
+        stop.set()
+
+    return {sig: signal.signal(sig, handler) for sig in names}
+
+
+def spawn(store: Store, run_id: str, *, resume: bool = False, wait: float = 10.0) -> int:
+    """Start the trainer of ``run_id`` detached (new session, output to train.log); its pid.
+
+    Waits up to ``wait`` seconds for it to report ``running``; if it dies first, raises
+    :class:`TangtuiError` with the last line of its log.
+    """
+    run_dir = store.run_dir(run_id)
+    log_path = run_dir / LOG_NAME
+    env = dict(os.environ, TANGTUI_HOME=str(store.root), PYTHONUNBUFFERED="1")
+    root = str(Path(__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+    cmd = [sys.executable, "-m", "tangtui.runner", run_id] + (["--resume"] if resume else [])
+    try:
+        with open(log_path, "ab") as log:
+            log.write(f"--- {now_iso()} {' '.join(cmd[1:])}\n".encode())
+            log.flush()
+            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log,
+                                    stderr=subprocess.STDOUT, start_new_session=True, env=env,
+                                    close_fds=True)
+    except OSError as exc:
+        raise TangtuiError(f"cannot start the trainer of run {run_id}: {exc}") from None
+    threading.Thread(target=proc.wait, daemon=True).start()  # reap it if we outlive it
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            tail = _log_tail(log_path)
+            raise TangtuiError(f"the trainer of run {run_id} exited at once: {tail}")
+        if lock_holder(run_dir) == proc.pid and store.get_run(run_id).status == "running":
+            break
+        time.sleep(0.05)
+    return proc.pid
+
+
+def start_detached(store: Store, config: Any, name: str | None = None) -> tuple[Any, int]:
+    """Validate ``config`` (a RunConfig), create its run and spawn its trainer: (Run, pid).
+
+    For the app: call it from a worker thread, it waits for the trainer to start.
+    """
+    config.validate()
+    run = store.create_run(config.to_dict(), name=name, engine=config.engine)
+    pid = spawn(store, run.id)
+    return store.get_run(run.id), pid
+
+
+def request_stop(store: Store, run_id: str) -> int:
+    """Send SIGTERM to the trainer of ``run_id`` (it checkpoints, then ends ``stopped``); its pid.
+
+    Raises :class:`TangtuiError` when no trainer holds the run's lock.
+    """
+    run = store.get_run(run_id)
+    pid = lock_holder(store.run_dir(run.id))
+    if not pid:
+        raise TangtuiError(f"run {run.name} is not training (status {run.display_status})")
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass  # it ended meanwhile
+    except PermissionError:
+        raise TangtuiError(f"not allowed to signal the trainer of {run.name} (pid {pid})") from None
+    return pid
+
+
+def _log_tail(path: Path) -> str:
+    try:
+        lines = [ln for ln in path.read_text(encoding="utf-8", errors="replace").splitlines()
+                 if ln.strip()]
+    except OSError:
+        return "(no log)"
+    return lines[-1].strip() if lines else "(empty log)"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tangtui.runner",
+                                     description="Train one stored run (started by tangtui).")
+    parser.add_argument("run_id")
+    parser.add_argument("--resume", action="store_true", help="continue from its checkpoint")
+    args = parser.parse_args(argv)
+    try:
+        result = execute(args.run_id, resume=args.resume)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        print(f"tangtui runner: error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 2
+    return 0 if result.status != "failed" else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,356 @@
+"""The run store: one SQLite database (WAL) plus one directory per run, under ``data_home()``.
+
+Layout::
+
+    <data_home>/tangtui.db              runs, metrics, evals, samples, poems
+    <data_home>/runs/<run id>/          run.json (config), train.log, lock, checkpoints/
+
+One trainer process writes a run while any number of viewers read it; WAL mode means readers
+never block the writer (nor the writer the readers). Every connection sets a busy timeout.
+
+Read API (what the app and ``tangtui runs/metrics/watch`` use)::
+
+    store = Store()                      # or Store(root) / open_store(); StoreError if unusable
+    store.list_runs() -> list[Run]       # newest first
+    store.get_run(ref) -> Run            # ref = id, name or unique id prefix; StoreError if none
+    store.find_run(ref) -> Run | None
+    store.metrics(run_id, since=-1) -> list[MetricRow]   # train rows with step > since
+    store.evals(run_id, since=-1) -> list[EvalRow]       # eval rows with step > since
+    store.history(run_id) -> list[dict]  # merged by step: step, epoch, train_loss,
+                                         # test_loss, test_ppl (None where not evaluated)
+    store.latest_samples(run_id) -> list[Sample]          # the newest sample round
+    store.save_poem(text, run_id=None, settings={}) -> SavedPoem
+    store.list_poems(run_id=None) -> list[SavedPoem]; store.delete_poem(poem_id) -> bool
+    store.data_version() -> int          # changes whenever *another* connection commits:
+                                         # poll it a few times a second, re-read when it moves
+
+Live polling: keep the last step seen and call ``metrics(run_id, since=last)``. When a run is
+resumed, rows after its checkpoint are deleted and retrained; ``Run.attempt`` is incremented at
+that moment, so a viewer whose cached ``attempt`` differs must reload the history from scratch.
+
+Liveness: ``run.liveness()`` is ``"alive"`` while the status is ``queued``/``running`` and the
+trainer process exists (checked by pid on this host) and its heartbeat (written every
+:data:`HEARTBEAT_EVERY` s) is younger than :data:`HEARTBEAT_STALE` s; ``"dead"`` when the status
+says it runs but it does not (killed, crashed, machine rebooted); ``"ended"`` for ``finished``,
+``stopped`` and ``failed``. ``run.display_status`` shows ``dead`` in place of a stale status.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from tangtui.paths import data_home
+from tangtui.store_rows import (
+    ACTIVE,
+    HEARTBEAT_EVERY,
+    HEARTBEAT_STALE,
+    STATUSES,
+    EvalRow,
+    MetricRow,
+    Run,
+    Sample,
+    SavedPoem,
+    StoreError,
+    check_run_id,
+    check_run_name,
+    now_iso,
+)
+
+__all__ = ["ACTIVE", "HEARTBEAT_EVERY", "HEARTBEAT_STALE", "STATUSES", "EvalRow", "MetricRow",
+           "Run", "Sample", "SavedPoem", "Store", "StoreError", "check_run_id", "check_run_name",
+           "now_iso", "open_store"]
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id TEXT PRIMARY KEY, name TEXT UNIQUE, engine TEXT NOT NULL,
+    status TEXT NOT NULL, reason TEXT, pid INTEGER, host TEXT, heartbeat REAL,
+    created TEXT NOT NULL, started TEXT, ended TEXT, config TEXT NOT NULL,
+    step INTEGER NOT NULL DEFAULT 0, epoch INTEGER NOT NULL DEFAULT 0,
+    total_steps INTEGER, tokens_per_s REAL, eta_s REAL, device TEXT,
+    best_test_ppl REAL, best_step INTEGER, checkpoint_step INTEGER,
+    attempt INTEGER NOT NULL DEFAULT 0, info TEXT NOT NULL DEFAULT '{}');
+CREATE TABLE IF NOT EXISTS metrics (
+    run_id TEXT NOT NULL, step INTEGER NOT NULL, epoch INTEGER NOT NULL,
+    train_loss REAL, lr REAL, tokens_per_s REAL, time REAL NOT NULL,
+    PRIMARY KEY (run_id, step)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS evals (
+    run_id TEXT NOT NULL, step INTEGER NOT NULL, epoch INTEGER NOT NULL,
+    test_loss REAL, test_ppl REAL, tokens INTEGER, time REAL NOT NULL,
+    PRIMARY KEY (run_id, step)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS samples (
+    run_id TEXT NOT NULL, step INTEGER NOT NULL, idx INTEGER NOT NULL,
+    prompt TEXT NOT NULL, text TEXT NOT NULL, time REAL NOT NULL,
+    PRIMARY KEY (run_id, step, idx)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS poems (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT, text TEXT NOT NULL,
+    settings TEXT NOT NULL DEFAULT '{}', created TEXT NOT NULL);
+"""
+
+
+_RUN_COLS = [f for f in Run.__dataclass_fields__]
+
+
+class Store:
+    """A connection to the store; thread-safe (one connection, one lock)."""
+
+    def __init__(self, root: str | os.PathLike[str] | None = None) -> None:
+        self.root = Path(root) if root is not None else data_home()
+        self.db_path = self.root / "tangtui.db"
+        self._lock = threading.RLock()
+        try:
+            (self.root / "runs").mkdir(parents=True, exist_ok=True)
+            if not os.access(self.root, os.W_OK):
+                raise PermissionError(13, "Permission denied")
+            self._db = sqlite3.connect(self.db_path, timeout=10.0, isolation_level=None,
+                                       check_same_thread=False)
+            self._db.execute("PRAGMA busy_timeout = 10000")
+            self._db.execute("PRAGMA journal_mode = WAL")
+            self._db.execute("PRAGMA synchronous = NORMAL")
+            self._db.executescript(SCHEMA)
+        except (OSError, sqlite3.Error) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise StoreError(f"cannot use the run store at {self.root}: {reason} "
+                             "(set TANGTUI_HOME to a writable directory)") from None
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction; SQLite errors (disk full, read-only) become StoreError."""
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._db
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
+                self._db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                raise StoreError(f"cannot write the run store at {self.root}: {exc}") from None
+
+    def _query(self, sql: str, params: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            try:
+                return self._db.execute(sql, tuple(params)).fetchall()
+            except sqlite3.Error as exc:
+                raise StoreError(f"cannot read the run store at {self.root}: {exc}") from None
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def data_version(self) -> int:
+        """A number that changes when another connection commits (cheap change detection)."""
+        return int(self._query("PRAGMA data_version")[0][0])
+
+    def run_dir(self, run_id: str) -> Path:
+        """``<root>/runs/<id>``; ``run_id`` is validated so it can never leave the store."""
+        check_run_id(run_id)
+        return self.root / "runs" / run_id
+
+    # -- runs -------------------------------------------------------------------------------
+
+    def create_run(self, config: dict[str, Any], name: str | None = None,
+                   engine: str | None = None) -> Run:
+        """Insert a ``queued`` run with a fresh id and make its directory."""
+        if name is not None:
+            check_run_name(name)
+            if self._query("SELECT 1 FROM runs WHERE id = ? OR name = ?", (name, name)):
+                raise StoreError(f"a run named {name!r} already exists (choose another --name)")
+        engine = engine or str(config.get("engine", "numpy"))
+        for _ in range(20):  # ids collide only when two runs start in the same second
+            run_id = f"{datetime.now():%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
+            try:
+                with self._tx() as db:
+                    db.execute("INSERT INTO runs (id, name, engine, status, created, config) "
+                               "VALUES (?, ?, ?, 'queued', ?, ?)",
+                               (run_id, name or run_id, engine, now_iso(),
+                                json.dumps(config, ensure_ascii=False)))
+                break
+            except StoreError:
+                if name and self._query("SELECT 1 FROM runs WHERE name = ?", (name,)):
+                    raise StoreError(f"a run named {name!r} already exists") from None
+                if not self._query("SELECT 1 FROM runs WHERE id = ?", (run_id,)):
+                    raise
+        else:
+            raise StoreError("could not allocate a run id")
+        try:
+            self.run_dir(run_id).mkdir(parents=True, exist_ok=True)
+            (self.run_dir(run_id) / "run.json").write_text(json.dumps(
+                {"id": run_id, "name": name or run_id, "engine": engine, "config": config},
+                ensure_ascii=False, indent=1), encoding="utf-8")
+        except OSError as exc:
+            raise StoreError(f"cannot create the run directory under {self.root}: "
+                             f"{exc.strerror or exc}") from None
+        return self.get_run(run_id)
+
+    def _row_to_run(self, row: tuple[Any, ...]) -> Run:
+        d = dict(zip(_RUN_COLS, row, strict=True))
+        d["config"] = json.loads(d["config"] or "{}")
+        d["info"] = json.loads(d["info"] or "{}")
+        return Run(**d)
+
+    def list_runs(self) -> list[Run]:
+        cols = ", ".join(_RUN_COLS)
+        rows = self._query(f"SELECT {cols} FROM runs ORDER BY created DESC, id DESC")
+        return [self._row_to_run(r) for r in rows]
+
+    def find_run(self, ref: str) -> Run | None:
+        """A run by exact id, exact name, or unique id prefix; None if there is none."""
+        cols = ", ".join(_RUN_COLS)
+        rows = self._query(f"SELECT {cols} FROM runs WHERE id = ? OR name = ?", (ref, ref))
+        if not rows and ref:
+            like = ref.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            rows = self._query(f"SELECT {cols} FROM runs WHERE id LIKE ? ESCAPE '\\'", (like,))
+            if len(rows) > 1:
+                raise StoreError(f"run {ref!r} is ambiguous ({len(rows)} runs match)")
+        return self._row_to_run(rows[0]) if rows else None
+
+    def get_run(self, ref: str) -> Run:
+        run = self.find_run(ref)
+        if run is None:
+            raise StoreError(f"no run {ref!r} (see `tangtui runs`)")
+        return run
+
+    def update_run(self, run_id: str, **values: Any) -> None:
+        """Set columns of a run (``config``/``info`` dicts are stored as JSON)."""
+        bad = set(values) - set(_RUN_COLS) - {"id"}
+        if bad or "id" in values:
+            raise ValueError(f"unknown run fields {sorted(bad)}")
+        for key in ("config", "info"):
+            if key in values:
+                values[key] = json.dumps(values[key], ensure_ascii=False)
+        if "status" in values and values["status"] not in STATUSES:
+            raise ValueError(f"bad status {values['status']!r}")
+        sets = ", ".join(f"{k} = ?" for k in values)
+        with self._tx() as db:
+            db.execute(f"UPDATE runs SET {sets} WHERE id = ?", (*values.values(), run_id))
+
+    def heartbeat(self, run_id: str) -> None:
+        with self._tx() as db:
+            db.execute("UPDATE runs SET heartbeat = ? WHERE id = ?", (time.time(), run_id))
+
+    def delete_run(self, run_id: str) -> None:
+        """Remove a run's rows and its directory (the caller checks it is not running)."""
+        with self._tx() as db:
+            for table in ("metrics", "evals", "samples"):
+                db.execute(f"DELETE FROM {table} WHERE run_id = ?", (run_id,))
+            db.execute("DELETE FROM runs WHERE id = ?", (run_id,))
+        shutil.rmtree(self.run_dir(run_id), ignore_errors=True)
+
+    # -- history ----------------------------------------------------------------------------
+
+    def add_metrics(self, run_id: str, rows: Iterable[MetricRow]) -> None:
+        """Insert train rows; a row at an existing step replaces it (a retrained step)."""
+        with self._tx() as db:
+            db.executemany("INSERT OR REPLACE INTO metrics VALUES (?, ?, ?, ?, ?, ?, ?)",
+                           [(run_id, r.step, r.epoch, r.train_loss, r.lr, r.tokens_per_s, r.time)
+                            for r in rows])
+
+    def add_eval(self, run_id: str, row: EvalRow) -> None:
+        """Insert an eval row and keep ``runs.best_test_ppl``/``best_step`` up to date."""
+        with self._tx() as db:
+            db.execute("INSERT OR REPLACE INTO evals VALUES (?, ?, ?, ?, ?, ?, ?)",
+                       (run_id, row.step, row.epoch, row.test_loss, row.test_ppl, row.tokens,
+                        row.time))
+            _refresh_best(db, run_id)
+
+    def add_samples(self, run_id: str, step: int, samples: Iterable[tuple[str, str]]) -> None:
+        """Store one round of (prompt, text) samples taken at ``step``."""
+        t = time.time()
+        with self._tx() as db:
+            db.execute("DELETE FROM samples WHERE run_id = ? AND step = ?", (run_id, step))
+            db.executemany("INSERT INTO samples VALUES (?, ?, ?, ?, ?, ?)",
+                           [(run_id, step, i, p, s, t) for i, (p, s) in enumerate(samples)])
+
+    def truncate_after(self, run_id: str, step: int) -> None:
+        """Drop every row after ``step`` (they will be retrained) and bump ``attempt``."""
+        with self._tx() as db:
+            for table in ("metrics", "evals", "samples"):
+                db.execute(f"DELETE FROM {table} WHERE run_id = ? AND step > ?", (run_id, step))
+            db.execute("UPDATE runs SET attempt = attempt + 1, step = ? WHERE id = ?",
+                       (step, run_id))
+            _refresh_best(db, run_id)
+
+    def metrics(self, run_id: str, since: int = -1) -> list[MetricRow]:
+        rows = self._query("SELECT step, epoch, train_loss, lr, tokens_per_s, time FROM metrics "
+                           "WHERE run_id = ? AND step > ? ORDER BY step", (run_id, since))
+        return [MetricRow(*r) for r in rows]
+
+    def evals(self, run_id: str, since: int = -1) -> list[EvalRow]:
+        rows = self._query("SELECT step, epoch, test_loss, test_ppl, tokens, time FROM evals "
+                           "WHERE run_id = ? AND step > ? ORDER BY step", (run_id, since))
+        return [EvalRow(*r) for r in rows]
+
+    def history(self, run_id: str, since: int = -1) -> list[dict[str, Any]]:
+        """Train and eval rows merged by step (the rows of ``tangtui metrics``)."""
+        merged: dict[int, dict[str, Any]] = {}
+        for m in self.metrics(run_id, since):
+            merged[m.step] = {"step": m.step, "epoch": m.epoch, "train_loss": m.train_loss,
+                              "test_loss": None, "test_ppl": None, "lr": m.lr,
+                              "tokens_per_s": m.tokens_per_s}
+        for e in self.evals(run_id, since):
+            row = merged.setdefault(e.step, {"step": e.step, "epoch": e.epoch,
+                                             "train_loss": None, "lr": None,
+                                             "tokens_per_s": None})
+            row["test_loss"], row["test_ppl"] = e.test_loss, e.test_ppl
+        return [merged[s] for s in sorted(merged)]
+
+    def latest_samples(self, run_id: str) -> list[Sample]:
+        rows = self._query("SELECT step, prompt, text FROM samples WHERE run_id = ? AND step = "
+                           "(SELECT MAX(step) FROM samples WHERE run_id = ?) ORDER BY idx",
+                           (run_id, run_id))
+        return [Sample(*r) for r in rows]
+
+    # -- saved poems ------------------------------------------------------------------------
+
+    def save_poem(self, text: str, run_id: str | None = None,
+                  settings: dict[str, Any] | None = None) -> SavedPoem:
+        created = now_iso()
+        settings = settings or {}
+        with self._tx() as db:
+            cur = db.execute("INSERT INTO poems (run_id, text, settings, created) "
+                             "VALUES (?, ?, ?, ?)",
+                             (run_id, text, json.dumps(settings, ensure_ascii=False), created))
+            poem_id = int(cur.lastrowid or 0)
+        return SavedPoem(poem_id, run_id, text, settings, created)
+
+    def list_poems(self, run_id: str | None = None) -> list[SavedPoem]:
+        sql = "SELECT id, run_id, text, settings, created FROM poems"
+        rows = (self._query(sql + " WHERE run_id = ? ORDER BY id DESC", (run_id,)) if run_id
+                else self._query(sql + " ORDER BY id DESC"))
+        return [SavedPoem(r[0], r[1], r[2], json.loads(r[3] or "{}"), r[4]) for r in rows]
+
+    def delete_poem(self, poem_id: int) -> bool:
+        with self._tx() as db:
+            return db.execute("DELETE FROM poems WHERE id = ?", (poem_id,)).rowcount > 0
+
+
+def _refresh_best(db: sqlite3.Connection, run_id: str) -> None:
+    best = db.execute("SELECT test_ppl, step FROM evals WHERE run_id = ? AND test_ppl IS NOT NULL "
+                      "ORDER BY test_ppl, step LIMIT 1", (run_id,)).fetchone()
+    db.execute("UPDATE runs SET best_test_ppl = ?, best_step = ? WHERE id = ?",
+               (best[0] if best else None, best[1] if best else None, run_id))
+
+
+def open_store(root: str | os.PathLike[str] | None = None) -> Store:
+    """The store under ``root`` (default: ``data_home()``)."""
+    return Store(root)
