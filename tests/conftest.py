@@ -2,6 +2,7 @@
 
 Every test gets its own empty store (TANGTUI_HOME in a temp dir); the converted corpus cache is
 shared by the whole session (TANGTUI_CACHE), so the corpus is cleaned and converted once.
+Math libraries use one thread: the models in tests are tiny, and two threads only contend.
 """
 
 from __future__ import annotations
@@ -11,6 +12,10 @@ import tempfile
 from pathlib import Path
 
 import pytest
+
+# Tiny test models run far faster on one thread (and subprocesses inherit this); it must be set
+# before torch or numpy start their thread pools.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 _CACHE = Path(tempfile.gettempdir()) / f"tangtui-test-cache-{os.getuid()}"
 os.environ["TANGTUI_CACHE"] = str(_CACHE)
