@@ -1,0 +1,174 @@
+"""Optimizers written out, each matching ``torch.optim``'s update (defaults: no dampening, no
+AMSGrad, not centred) step for step, under torch's state slot names.
+
+With gradient g, parameter p, learning rate lr, step count t (from 1) and weight decay wd, every
+optimizer first adds the L2 term as torch does: g <- g + wd * p. Then::
+
+    sgd       p <- p - lr g
+    momentum  b <- mu b + g;                         p <- p - lr b            (momentum_buffer)
+    nag       b <- mu b + g;                         p <- p - lr (g + mu b)   (momentum_buffer)
+    adagrad   s <- s + g^2;                          p <- p - lr g / (sqrt(s) + eps)      (sum)
+    rmsprop   v <- a v + (1 - a) g^2;                p <- p - lr g / (sqrt(v) + eps) (square_avg)
+    adadelta  v <- rho v + (1 - rho) g^2                                         (square_avg)
+              d  = sqrt(u + eps) / sqrt(v + eps) * g
+              u <- rho u + (1 - rho) d^2;            p <- p - lr d                (acc_delta)
+    adam      m <- b1 m + (1 - b1) g;   v <- b2 v + (1 - b2) g^2           (exp_avg, exp_avg_sq)
+              p <- p - lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
+
+Buffers start at zero, which equals torch's first-step ``buf = g`` for momentum (no dampening).
+:meth:`Optimizer.step` updates ``params`` in place and uses ``grads`` as scratch (their values
+are consumed).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from engine.checkpoint import CheckpointError
+from engine.config import OPTIMIZERS, OptimConfig
+
+SLOTS: dict[str, tuple[str, ...]] = {
+    "sgd": (),
+    "momentum": ("momentum_buffer",),
+    "nag": ("momentum_buffer",),
+    "adagrad": ("sum",),
+    "rmsprop": ("square_avg",),
+    "adadelta": ("square_avg", "acc_delta"),
+    "adam": ("exp_avg", "exp_avg_sq"),
+}
+
+
+def adadelta_eps(cfg: OptimConfig) -> float:
+    """Adadelta's eps: torch's default 1e-6 while the shared eps is left at its 1e-8 default."""
+    return 1e-6 if cfg.eps == 1e-8 else cfg.eps
+
+
+class Optimizer:
+    """One of :data:`engine.config.OPTIMIZERS` over a dict of parameters."""
+
+    def __init__(self, cfg: OptimConfig, params: dict[str, np.ndarray]) -> None:
+        if cfg.name not in OPTIMIZERS:
+            raise ValueError(f"unknown optimizer {cfg.name!r} (choose {', '.join(OPTIMIZERS)})")
+        self.cfg = cfg
+        self.name = cfg.name
+        self.t = 0  # updates taken
+        self.slots: dict[str, dict[str, np.ndarray]] = {
+            slot: {k: np.zeros_like(p) for k, p in params.items()} for slot in SLOTS[cfg.name]
+        }
+        self._tmp = {k: np.empty_like(p) for k, p in params.items()}
+
+    def step(self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray], lr: float) -> None:
+        """One update of every parameter with learning rate ``lr``."""
+        self.t += 1
+        update = getattr(self, f"_{self.name}")
+        for k, p in params.items():
+            g = grads[k]
+            if self.cfg.weight_decay:
+                g += self.cfg.weight_decay * p
+            update(k, p, g, lr, self._tmp[k])
+
+    def _sgd(self, k: str, p: np.ndarray, g: np.ndarray, lr: float, tmp: np.ndarray) -> None:
+        g *= lr
+        p -= g
+
+    def _momentum(self, k: str, p: np.ndarray, g: np.ndarray, lr: float, tmp: np.ndarray) -> None:
+        b = self.slots["momentum_buffer"][k]
+        b *= self.cfg.momentum
+        b += g
+        np.multiply(b, lr, out=tmp)
+        p -= tmp
+
+    def _nag(self, k: str, p: np.ndarray, g: np.ndarray, lr: float, tmp: np.ndarray) -> None:
+        b = self.slots["momentum_buffer"][k]
+        b *= self.cfg.momentum
+        b += g
+        np.multiply(b, self.cfg.momentum, out=tmp)
+        tmp += g  # look-ahead direction g + mu b
+        tmp *= lr
+        p -= tmp
+
+    def _adagrad(self, k: str, p: np.ndarray, g: np.ndarray, lr: float, tmp: np.ndarray) -> None:
+        s = self.slots["sum"][k]
+        np.multiply(g, g, out=tmp)
+        s += tmp
+        np.sqrt(s, out=tmp)
+        tmp += self.cfg.eps
+        np.divide(g, tmp, out=tmp)
+        tmp *= lr
+        p -= tmp
+
+    def _rmsprop(self, k: str, p: np.ndarray, g: np.ndarray, lr: float, tmp: np.ndarray) -> None:
+        v, a = self.slots["square_avg"][k], self.cfg.alpha
+        v *= a
+        np.multiply(g, g, out=tmp)
+        tmp *= 1.0 - a
+        v += tmp
+        np.sqrt(v, out=tmp)
+        tmp += self.cfg.eps
+        np.divide(g, tmp, out=tmp)
+        tmp *= lr
+        p -= tmp
+
+    def _adadelta(self, k: str, p: np.ndarray, g: np.ndarray, lr: float, tmp: np.ndarray) -> None:
+        v, u = self.slots["square_avg"][k], self.slots["acc_delta"][k]
+        rho, eps = self.cfg.rho, adadelta_eps(self.cfg)
+        v *= rho
+        np.multiply(g, g, out=tmp)
+        tmp *= 1.0 - rho
+        v += tmp
+        np.add(v, eps, out=tmp)
+        np.sqrt(tmp, out=tmp)  # sqrt(v + eps)
+        np.divide(g, tmp, out=g)
+        np.add(u, eps, out=tmp)
+        np.sqrt(tmp, out=tmp)
+        g *= tmp  # d = sqrt(u + eps) / sqrt(v + eps) * g
+        u *= rho
+        np.multiply(g, g, out=tmp)
+        tmp *= 1.0 - rho
+        u += tmp
+        g *= lr
+        p -= g
+
+    def _adam(self, k: str, p: np.ndarray, g: np.ndarray, lr: float, tmp: np.ndarray) -> None:
+        m, v = self.slots["exp_avg"][k], self.slots["exp_avg_sq"][k]
+        b1, b2 = self.cfg.beta1, self.cfg.beta2
+        m *= b1
+        np.multiply(g, 1.0 - b1, out=tmp)
+        m += tmp
+        v *= b2
+        np.multiply(g, g, out=tmp)
+        tmp *= 1.0 - b2
+        v += tmp
+        step_size = lr / (1.0 - b1**self.t)
+        np.sqrt(v, out=tmp)
+        tmp *= 1.0 / math.sqrt(1.0 - b2**self.t)
+        tmp += self.cfg.eps
+        np.divide(m, tmp, out=tmp)
+        tmp *= step_size
+        p -= tmp
+
+    def state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """Slots as ``"{slot}/{param}"`` arrays, and ``{"name", "step"}``."""
+        tensors = {f"{slot}/{k}": a.copy() for slot, d in self.slots.items() for k, a in d.items()}
+        return tensors, {"name": self.name, "step": self.t}
+
+    def load_state(self, tensors: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
+        """Restore :meth:`state`'s output (or the Torch engine's); missing slots restart at zero."""
+        saved = meta.get("name", self.name)
+        if saved != self.name:
+            raise CheckpointError(f"optimizer state is for {saved!r} but the run uses "
+                                  f"{self.name!r}; resume with optim.name={saved}")
+        for slot, d in self.slots.items():
+            for k, a in d.items():
+                src = tensors.get(f"{slot}/{k}")
+                if src is None:
+                    a.fill(0)
+                    continue
+                if src.shape != a.shape:
+                    raise CheckpointError(f"optimizer slot {slot}/{k} has shape {src.shape}, "
+                                          f"expected {a.shape}")
+                a[...] = src
+        self.t = int(meta.get("step", 0))

@@ -1,0 +1,141 @@
+"""The NumPy engine through the Engine protocol: carry, inference, persistence, precision."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from engine.checkpoint import CheckpointError
+from engine.config import RunConfig
+from engine.corpus.batching import make_batches
+from engine.numpy_engine import NumpyEngine
+
+V = 12
+
+
+def config(**model: object) -> RunConfig:
+    cfg = RunConfig()
+    cfg.model.embed_dim, cfg.model.hidden_dim, cfg.model.layers = 6, 5, 2
+    for k, v in model.items():
+        setattr(cfg.model, k, v)
+    cfg.train.precision = "fp64"
+    return cfg
+
+
+def stream(seed: int = 0, B: int = 2, T: int = 5):
+    rng = np.random.default_rng(seed)
+    return make_batches([rng.integers(4, V, 9) for _ in range(4)], "stream", B, T)
+
+
+def test_precision_selects_the_dtype() -> None:
+    cfg = config()
+    assert NumpyEngine(cfg, V).params["head.weight"].dtype == np.float64
+    cfg.train.precision = "fp32"
+    assert all(p.dtype == np.float32 for p in NumpyEngine(cfg, V).params.values())
+
+
+def test_stream_state_is_carried_between_windows() -> None:
+    """Evaluating window by window equals one pass over the whole stream."""
+    eng = NumpyEngine(config(), V)
+    batches = stream()
+    eng.bind("test", batches)
+    total, count = eng.evaluate("test")
+    whole, _ = eng.model.forward(eng.params, batches.x, batches.y)
+    assert count == batches.x.size
+    assert total == pytest.approx(whole.loss_sum, rel=1e-12)
+    assert eng.evaluate("test", max_batches=1)[1] == batches.x.shape[0] * batches.seq_len
+
+
+def test_step_logits_match_the_window_forward() -> None:
+    eng = NumpyEngine(config(), V)
+    x = np.random.default_rng(1).integers(0, V, (3, 6))
+    logits, _ = eng.model.logits(eng.params, x)
+    state = eng.initial_state(3)
+    for t in range(x.shape[1]):
+        step, state = eng.step_logits(x[:, t], state)
+        assert step.dtype == np.float64
+        np.testing.assert_allclose(step, logits[:, t], rtol=1e-10, atol=1e-12)
+
+
+def test_resume_continues_exactly_with_dropout() -> None:
+    """Weights, optimizer slots and the dropout generator restored: the same next updates."""
+    cfg = config(dropout=0.3)
+    a = NumpyEngine(cfg, V)
+    batches = stream(2)
+    a.bind("train", batches)
+    for i in range(2):
+        a.train_batch("train", 0, i)
+        a.apply_update(0.01)
+    tensors, meta = a.optimizer_state()
+    rng_state = json.loads(json.dumps(a.rng_state()))  # JSON-able, as saved in meta.json
+    b = NumpyEngine(config(dropout=0.3, init="zeros"), V)
+    b.load_state_dict(a.state_dict())
+    b.load_optimizer_state(tensors, json.loads(json.dumps(meta)))
+    b.set_rng_state(rng_state)
+    b.bind("train", batches)
+    for eng in (a, b):
+        eng.train_batch("train", 0, 0)
+        eng.apply_update(0.01)
+    for k in a.params:
+        np.testing.assert_array_equal(a.params[k], b.params[k])
+    assert a.pop_train_loss()[0] != b.pop_train_loss()[0]  # a also counted its first batches
+
+
+def test_accumulation_averages_batches() -> None:
+    batches = stream(3)
+    cfg = config()
+    cfg.optim.name, cfg.optim.clip = "sgd", 0.0
+    one, two = NumpyEngine(cfg, V), NumpyEngine(cfg, V)
+    for eng in (one, two):
+        eng.bind("train", batches)
+    one.train_batch("train", 0, 0)
+    g0 = {k: v.copy() for k, v in one.grads.items()}
+    one.train_batch("train", 0, 1)
+    g_sum = {k: v.copy() for k, v in one.grads.items()}
+    assert one.accumulated == 2
+    start = {k: v.copy() for k, v in one.params.items()}
+    one.apply_update(0.1)
+    for k in start:
+        np.testing.assert_allclose(one.params[k], start[k] - 0.1 * g_sum[k] / 2, atol=1e-14)
+    assert any(not np.allclose(g0[k], g_sum[k] - g0[k]) for k in g0)  # two different batches
+    two.apply_update(0.1)  # nothing accumulated: no change
+    for k in start:
+        np.testing.assert_array_equal(two.params[k], start[k])
+
+
+def test_load_state_dict_checks_shapes() -> None:
+    eng = NumpyEngine(config(), V)
+    weights = eng.state_dict()
+    weights["head.bias"] = np.zeros(V + 1)
+    with pytest.raises(CheckpointError, match="head.bias has shape"):
+        eng.load_state_dict(weights)
+    del weights["head.bias"]
+    with pytest.raises(CheckpointError, match="missing"):
+        eng.load_state_dict(weights)
+    tensors, meta = eng.optimizer_state()
+    with pytest.raises(CheckpointError, match="optim.name=sgd"):
+        eng.load_optimizer_state({}, {**meta, "name": "sgd"})
+
+
+@pytest.mark.parametrize("masked", [False, True])
+def test_threaded_softmax_xent_matches_the_formula(masked: bool) -> None:
+    from engine.numpy_engine.xent import MIN_PARALLEL, xent_backward, xent_forward
+
+    rng = np.random.default_rng(4)
+    N, V = 301, 4001  # large enough to be split across threads, ragged blocks
+    assert N * V >= MIN_PARALLEL
+    z = rng.standard_normal((N, V)) * 3
+    y = rng.integers(0, V, N)
+    w = (rng.random(N) > 0.2).astype(np.float64) if masked else None
+    Z = z.copy()
+    nll, sums = xent_forward(Z, y)
+    logp = z - z.max(1, keepdims=True)
+    logp -= np.log(np.exp(logp).sum(1, keepdims=True))
+    np.testing.assert_allclose(nll, -logp[np.arange(N), y], rtol=1e-12)
+    xent_backward(Z, sums, y, w, 0.5)
+    expect = np.exp(logp)
+    expect[np.arange(N), y] -= 1
+    expect *= 0.5 * (1.0 if w is None else w[:, None])
+    np.testing.assert_allclose(Z, expect, atol=1e-14)
