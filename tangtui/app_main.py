@@ -9,8 +9,8 @@ def run_app() -> int:
     """Run the app with the real store, corpus and poet; returns the exit code.
 
     With ``TANGTUI_STARTUP_LOG`` set to a file path, the wall-clock time (``time.time()``) at
-    which the first frame was displayed is written there; the start-up test compares it with
-    the moment it spawned the process.
+    which the first frame was displayed and the seconds since the process started are written
+    there (the start-up measurement).
     """
     from tangtui.app import make_app
 

@@ -1,0 +1,1 @@
+"""The Textual user interface: one module per pane, screen or widget (see tangtui.app)."""

@@ -1,0 +1,67 @@
+"""The one place that knows the generation API (engine.generate): a :class:`PoemGenerator`.
+
+Always the NumPy engine, so the UI process never imports torch (a torch checkpoint has the same
+format). Loaded poets are cached per checkpoint; everything here runs in a worker thread.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+from tangtui.errors import TangtuiError
+from tangtui.paths import data_home
+from tangtui.ui.backends import STARTER, ComposedPoem, ComposeRequest
+
+CANDIDATES = 8  # top candidates kept per position
+
+
+def run_checkpoint(root: Path, run_id: str) -> Path:
+    """The best checkpoint of a run, else its newest step checkpoint."""
+    from tangtui.store_rows import check_run_id
+
+    ckpts = root / "runs" / check_run_id(run_id) / "checkpoints"
+    if (ckpts / "best" / "meta.json").is_file():
+        return ckpts / "best"
+    steps = sorted(p for p in ckpts.glob("step-*") if (p / "meta.json").is_file())
+    if not steps:
+        raise TangtuiError(f"run {run_id} has no checkpoint yet: wait for its first one")
+    return steps[-1]
+
+
+class EnginePoet:
+    """Generates with ``engine.generate`` and the NumPy engine."""
+
+    def __init__(self, root: Path | None = None) -> None:
+        self.root = Path(root) if root is not None else None
+        self._poets: dict[tuple[str, float], Any] = {}
+        self._lock = threading.Lock()
+
+    def _poet(self, model: str) -> Any:
+        from engine.generate import load_poet, starter_dir
+
+        path = starter_dir() if model == STARTER else run_checkpoint(
+            self.root or data_home(), model)
+        key = (str(path.resolve()), (path / "model.safetensors").stat().st_mtime)
+        with self._lock:
+            if key not in self._poets:
+                self._poets = {key: load_poet(path, engine="numpy")}  # keep one model at a time
+            return self._poets[key]
+
+    def generate(self, request: ComposeRequest) -> list[ComposedPoem]:
+        from engine.decode import Sampling
+        from engine.generate import PoemRequest
+
+        poet = self._poet(request.model)
+        sampling = Sampling(temperature=request.temperature, top_k=request.top_k,
+                            top_p=request.top_p)
+        req = PoemRequest(form=request.form, start=request.start, prefix=request.prefix,
+                          acrostic=request.acrostic, rhyme=request.rhyme, sampling=sampling)
+        poems = poet.generate(req, n=request.n, seed=request.seed, candidates=CANDIDATES)
+        out = []
+        for p in poems:
+            cands = [[(t["char"], float(t["prob"])) for t in c.get("top", [])]
+                     for c in (p.candidates or [])]
+            out.append(ComposedPoem(p.text, list(p.lines), cands, seed=p.seed))
+        return out

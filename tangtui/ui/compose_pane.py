@@ -1,0 +1,220 @@
+"""The Compose pane: choose a model, set start words / acrostic / prefix, form, rhyme and
+sampling, generate with one key, inspect the candidates at any position, keep a history, save
+and export poems."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rich.markup import escape
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import Button, Checkbox, Input, Label, OptionList, Select, Static
+
+from tangtui.errors import TangtuiError
+from tangtui.ui.backends import STARTER, ComposedPoem, ComposeRequest
+from tangtui.ui.messages import (
+    PoemSaved,
+    PoemsComposed,
+    PoemsExported,
+    PositionChosen,
+    RunsListed,
+)
+from tangtui.ui.pane import Pane
+from tangtui.ui.poem_export import export_poems
+from tangtui.ui.poem_text import FORM_LABELS
+from tangtui.ui.poem_view import PoemView, candidates_markup
+
+FORMS = [("free 自由", "free")] + [(f"{k} {v}", k) for k, v in FORM_LABELS.items() if k != "other"]
+
+
+class ComposePane(Pane):
+    """Compose poems with a model"""
+
+    BINDINGS = [
+        Binding("ctrl+g", "generate", "Generate"),
+        Binding("ctrl+s", "save", "Save poem"),
+        Binding("ctrl+o", "export", "Export saved poems", show=False),
+    ]
+    COMMANDS = [
+        ("Generate a poem", "Compose with the current settings (ctrl+g)", "action_generate"),
+        ("Export saved poems", "Write every saved poem to a text file (ctrl+o)", "action_export"),
+    ]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.history: list[tuple[ComposeRequest, ComposedPoem]] = []
+        self.current: int | None = None
+        self.busy = False
+        self.exported: Path | None = None
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="compose-body"):
+            with VerticalScroll(id="compose-controls"):
+                for label, widget in self._controls():
+                    with Horizontal(classes="field"):
+                        yield Label(label, classes="field-label")
+                        yield widget
+                yield Button("Generate  ctrl+g", id="compose-go", variant="primary",
+                             compact=True)
+            with Vertical(id="compose-output"):
+                with Horizontal(id="compose-top"):
+                    yield PoemView(id="compose-poem")
+                    yield Static("", id="compose-candidates")
+                yield OptionList(id="compose-history")
+
+    def _controls(self) -> list[tuple[str, Any]]:
+        return [
+            ("Model", Select([("starter model", STARTER)], value=STARTER, allow_blank=False,
+                             id="c-model", compact=True)),
+            ("Start", Input(placeholder="start words 月", id="c-start", compact=True)),
+            ("Acrostic", Input(placeholder="藏头 春夏秋冬", id="c-acrostic", compact=True)),
+            ("Prefix", Input(placeholder="意境 (not printed)", id="c-prefix", compact=True)),
+            ("Form", Select(FORMS, value="wujue", allow_blank=False, id="c-form", compact=True)),
+            ("Temp", Input("0.8", type="number", id="c-temperature", compact=True)),
+            ("Top-k", Input("0", type="integer", id="c-top-k", compact=True)),
+            ("Top-p", Input("0.95", type="number", id="c-top-p", compact=True)),
+            ("Seed", Input(placeholder="random", type="integer", id="c-seed", compact=True)),
+            ("Rhyme", Checkbox("even lines rhyme", id="c-rhyme", compact=True)),
+        ]
+
+    def on_mount(self) -> None:
+        self.query_one("#compose-history", OptionList).border_title = "history"
+        self.query_one("#compose-candidates", Static).border_title = "candidates"
+
+    def focus_default(self) -> None:
+        self.focus_now(self.query_one("#c-start", Input))
+
+    def on_pane_shown(self) -> None:
+        self.list_models()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="compose-models")
+    def list_models(self) -> None:
+        self.post_message(RunsListed(self.services.store().list_runs()))
+
+    def on_runs_listed(self, message: RunsListed) -> None:
+        message.stop()
+        select = self.query_one("#c-model", Select)
+        options = [("starter model", STARTER)] + [
+            (f"{r.name} (step {r.checkpoint_step})", r.id) for r in message.runs
+            if r.checkpoint_step is not None]
+        value = select.value
+        with select.prevent(Select.Changed):
+            select.set_options(options)
+            select.value = value if value in {v for _, v in options} else STARTER
+
+    def request(self) -> ComposeRequest:
+        """The request the controls describe; TangtuiError names a bad value."""
+        def text(wid: str) -> str:
+            return self.query_one(f"#{wid}", Input).value.strip()
+
+        def number(wid: str, label: str, kind: type) -> Any:
+            try:
+                return kind(text(wid))
+            except ValueError:
+                raise TangtuiError(f"{label} must be a number, got {text(wid)!r}") from None
+
+        seed = number("c-seed", "seed", int) if text("c-seed") else None
+        return ComposeRequest(
+            model=str(self.query_one("#c-model", Select).value),
+            start=text("c-start"), acrostic=text("c-acrostic"), prefix=text("c-prefix"),
+            form=str(self.query_one("#c-form", Select).value),
+            temperature=number("c-temperature", "temperature", float),
+            top_k=number("c-top-k", "top-k", int), top_p=number("c-top-p", "top-p", float),
+            rhyme=self.query_one("#c-rhyme", Checkbox).value, seed=seed)
+
+    def action_generate(self) -> None:
+        if self.busy:
+            return
+        try:
+            req = self.request()
+        except TangtuiError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        self.busy = True
+        self.query_one("#compose-go", Button).label = "Generating…"
+        self.generate(req)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.action_generate()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "compose-go":
+            event.stop()
+            self.action_generate()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="compose-generate")
+    def generate(self, request: ComposeRequest) -> None:
+        self.post_message(PoemsComposed(request, self.services.generator().generate(request)))
+
+    def worker_failed(self, worker: Any) -> None:
+        if worker.group == "compose-generate":
+            self._idle()
+
+    def _idle(self) -> None:
+        self.busy = False
+        self.query_one("#compose-go", Button).label = "Generate  ctrl+g"
+
+    def on_poems_composed(self, message: PoemsComposed) -> None:
+        message.stop()
+        self._idle()
+        history = self.query_one("#compose-history", OptionList)
+        for poem in message.poems:
+            self.history.append((message.request, poem))
+            first = poem.lines[0] if poem.lines else poem.text
+            history.add_option(f"{len(self.history):>2}. {escape(first)}")
+        if message.poems:
+            self.show(len(self.history) - 1)
+            history.highlighted = len(self.history) - 1
+
+    def show(self, index: int) -> None:
+        self.current = index
+        self.query_one(PoemView).poem = self.history[index][1]
+
+    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        event.stop()
+        if event.option_index is not None and event.option_index != self.current:
+            self.show(event.option_index)
+
+    def on_position_chosen(self, message: PositionChosen) -> None:
+        message.stop()
+        poem = self.query_one(PoemView).poem
+        self.query_one("#compose-candidates", Static).update(
+            candidates_markup(poem, message.index))
+
+    def action_save(self) -> None:
+        if self.current is None:
+            self.notify("Nothing to save yet: generate a poem first", severity="warning")
+            return
+        request, poem = self.history[self.current]
+        self.save(request, poem)
+
+    @work(thread=True, exit_on_error=False, group="compose-save")
+    def save(self, request: ComposeRequest, poem: ComposedPoem) -> None:
+        run_id = None if request.model == STARTER else request.model
+        settings = {**request.settings(), "seed": poem.seed}
+        self.post_message(PoemSaved(self.services.store().save_poem(poem.text, run_id,
+                                                                    settings)))
+
+    def on_poem_saved(self, message: PoemSaved) -> None:
+        message.stop()
+        self.notify(f"Saved poem #{message.poem.id}", title="Compose")
+
+    def action_export(self) -> None:
+        self.export()
+
+    @work(thread=True, exit_on_error=False, group="compose-save")
+    def export(self) -> None:
+        store = self.services.store()
+        root = Path(getattr(store, "root", "."))
+        path = export_poems(store.list_poems(), root / "exports")
+        self.post_message(PoemsExported(path))
+
+    def on_poems_exported(self, message: PoemsExported) -> None:
+        message.stop()
+        self.exported = message.path
+        self.notify(f"Exported saved poems to {message.path}", title="Compose")

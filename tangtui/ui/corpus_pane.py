@@ -1,0 +1,191 @@
+"""The Corpus pane: search by title, author or text, filter by form, read a poem and its
+author's bio, and see statistics (length histogram, form counts, top characters)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Grid, Horizontal, VerticalScroll
+from textual.widgets import ContentSwitcher, DataTable, Input, Select, Static
+from textual.worker import get_current_worker
+
+from tangtui.ui.messages import CorpusReady, SearchDone, StatsReady
+from tangtui.ui.pane import Pane
+from tangtui.ui.plots import BarPlot
+from tangtui.ui.poem_text import FORM_LABELS, FORM_SHORT, poem_markup
+
+if TYPE_CHECKING:
+    from engine.corpus import Corpus, Poem
+
+LIMIT = 200
+SEARCH_DELAY = 0.25
+
+
+class CorpusPane(Pane):
+    """Search and read 全唐诗"""
+
+    BINDINGS = [
+        Binding("s", "toggle_stats", "Stats"),
+        Binding("f", "focus_form", "Form"),
+    ]
+    COMMANDS = [("Corpus statistics", "Length histogram, form counts, top characters (key s)",
+                 "show_stats")]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.corpus: Corpus | None = None
+        self.results: list[Poem] = []
+        self.stats: dict[str, Any] | None = None
+        self._timer: Any = None
+        self.search_next = False  # `/` was pressed: focus the search field, not the table
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="corpus-bar"):
+            yield Input(placeholder="Search title, author or text…", id="corpus-search",
+                        compact=True)
+            yield Select([(f"{v} {k}", k) for k, v in FORM_LABELS.items()], prompt="All forms",
+                         id="corpus-form", compact=True)
+        with ContentSwitcher(initial="corpus-browse", id="corpus-switch"):
+            with Horizontal(id="corpus-browse"):
+                table: DataTable[str] = DataTable(id="corpus-results", cursor_type="row")
+                table.add_columns("Title", "Author", "Form")
+                yield table
+                with VerticalScroll(id="corpus-poem-box"):
+                    yield Static("Loading the corpus…", id="corpus-poem")
+            with VerticalScroll(id="corpus-stats"):
+                yield Static("", id="corpus-summary")
+                with Grid(id="corpus-plots"):
+                    yield BarPlot("Poem length (characters)", id="plot-lengths")
+                    yield BarPlot("Forms", id="plot-forms")
+                    yield BarPlot("Top characters", horizontal=True, id="plot-chars")
+
+    def on_pane_shown(self) -> None:
+        if self.corpus is None:
+            self.load_corpus()
+
+    def focus_default(self) -> None:
+        if self.search_next:
+            self.search_next = False
+            self.focus_search()
+        elif self.query_one(ContentSwitcher).current == "corpus-stats":
+            self.focus_now(self.query_one("#corpus-stats"))
+        else:
+            self.focus_now(self.query_one("#corpus-results", DataTable))
+
+    def focus_search(self) -> None:
+        self.focus_now(self.query_one("#corpus-search", Input))
+
+    def action_focus_form(self) -> None:
+        self.focus_now(self.query_one("#corpus-form", Select))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="corpus-load")
+    def load_corpus(self) -> None:
+        self.post_message(CorpusReady(self.services.corpus("simplified")))
+
+    def on_corpus_ready(self, message: CorpusReady) -> None:
+        self.corpus = message.corpus
+        self.run_search()
+        if self.query_one(ContentSwitcher).current == "corpus-stats":
+            self.compute_stats()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "corpus-search":
+            if self._timer is not None:
+                self._timer.stop()
+            self._timer = self.set_timer(SEARCH_DELAY, self.run_search)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "corpus-search":
+            self.run_search()
+            self.focus_now(self.query_one(DataTable))
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        if event.select.id == "corpus-form":
+            self.run_search()
+
+    def run_search(self) -> None:
+        if self.corpus is None:
+            return
+        form = self.query_one("#corpus-form", Select).value
+        query = self.query_one("#corpus-search", Input).value.strip()
+        self.search(query, None if form is Select.NULL else str(form))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="corpus-search")
+    def search(self, query: str, form: str | None) -> None:
+        corpus = self.corpus
+        assert corpus is not None
+        if query:
+            poems = corpus.search(query, form=form, limit=LIMIT)
+        else:
+            poems = [p for p in corpus.poems if form is None or p.form == form][:LIMIT]
+        if not get_current_worker().is_cancelled:
+            self.post_message(SearchDone(query, poems))
+
+    def on_search_done(self, message: SearchDone) -> None:
+        message.stop()
+        self.results = message.poems
+        table = self.query_one(DataTable)
+        table.clear()
+        for i, p in enumerate(self.results):
+            table.add_row(p.title[:10], p.author[:6], FORM_SHORT.get(p.form, p.form), key=str(i))
+        table.border_title = f"{len(self.results)}{'+' if len(self.results) >= LIMIT else ''} poems"
+        if self.results:
+            self.show_poem(0)
+        else:
+            self.query_one("#corpus-poem", Static).update(
+                f"No poem matches [b]{message.query}[/]." if message.query else "No poems.")
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        event.stop()
+        self.show_poem(event.cursor_row)
+
+    def show_poem(self, index: int) -> None:
+        if not (0 <= index < len(self.results)) or self.corpus is None:
+            return
+        poem = self.results[index]
+        view = self.query_one("#corpus-poem", Static)
+        view.update(poem_markup(poem, self.corpus.authors.get(poem.author)))
+        self.query_one("#corpus-poem-box").scroll_home(animate=False)
+
+    def action_toggle_stats(self) -> None:
+        switch = self.query_one(ContentSwitcher)
+        switch.current = "corpus-browse" if switch.current == "corpus-stats" else "corpus-stats"
+        if switch.current == "corpus-stats":
+            self.focus_now(self.query_one("#corpus-stats"))
+            if self.stats is None and self.corpus is not None:
+                self.compute_stats()
+        else:
+            self.focus_now(self.query_one("#corpus-results"))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="corpus-stats")
+    def compute_stats(self) -> None:
+        assert self.corpus is not None
+        self.post_message(StatsReady(self.corpus.stats(top=15)))
+
+    def on_stats_ready(self, message: StatsReady) -> None:
+        message.stop()
+        self.stats = s = message.stats
+        self.query_one("#corpus-summary", Static).update(
+            f"[b]{s.get('poems', 0):,}[/] poems · [b]{s.get('authors', 0):,}[/] authors · "
+            f"[b]{s.get('characters', 0):,}[/] characters · vocabulary "
+            f"[b]{s.get('vocab_size', 0):,}[/] · script {s.get('script', '?')}")
+        lengths = self.query_one("#plot-lengths", BarPlot)
+        hist = s.get("length_histogram", {})
+        lengths.labels = [k.split("-")[0] for k in hist]
+        lengths.values = list(hist.values())
+        forms = self.query_one("#plot-forms", BarPlot)
+        forms.labels = list(s.get("forms", {}))
+        forms.values = list(s.get("forms", {}).values())
+        chars = self.query_one("#plot-chars", BarPlot)
+        top = list(reversed(s.get("top_characters", [])[:10]))
+        chars.labels = [c for c, _ in top]
+        chars.values = [n for _, n in top]
+        for plot in (lengths, forms, chars):
+            plot.replot()
+
+    def show_stats(self) -> None:
+        if self.query_one(ContentSwitcher).current != "corpus-stats":
+            self.action_toggle_stats()

@@ -1,0 +1,98 @@
+"""Messages that go up from workers and widgets; each is a small dataclass."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from textual.message import Message
+
+if TYPE_CHECKING:
+    from engine.corpus import Corpus, Poem
+    from tangtui.store_rows import Run, Sample, SavedPoem
+    from tangtui.ui.backends import ComposedPoem, ComposeRequest
+
+
+@dataclass
+class CorpusReady(Message):
+    """The corpus finished loading in a worker."""
+
+    corpus: Corpus
+
+
+@dataclass
+class SearchDone(Message):
+    """Search results for ``query`` (an empty query lists the first poems)."""
+
+    query: str
+    poems: list[Poem]
+
+
+@dataclass
+class StatsReady(Message):
+    """Corpus statistics (``Corpus.stats()``) were computed."""
+
+    stats: dict[str, Any]
+
+
+@dataclass
+class RunsListed(Message):
+    """A fresh list of runs from the store, newest first."""
+
+    runs: list[Run]
+
+
+@dataclass
+class HistoryFetched(Message):
+    """New metric points of one run since the last poll (``reset`` replaces the old ones)."""
+
+    run: Run
+    train: list[tuple[int, float]]
+    test: list[tuple[int, float]]
+    samples: list[Sample]
+    reset: bool
+
+
+@dataclass
+class PoemsComposed(Message):
+    """The poet answered a compose request."""
+
+    request: ComposeRequest
+    poems: list[ComposedPoem]
+
+
+@dataclass
+class PoemSaved(Message):
+    """A poem was saved in the store."""
+
+    poem: SavedPoem
+
+
+@dataclass
+class PoemsExported(Message):
+    """Saved poems were written to ``path``."""
+
+    path: Path
+
+
+@dataclass
+class OpenRun(Message):
+    """Show these runs (the first is the main one) in the Monitor pane."""
+
+    run_ids: list[str]
+
+
+@dataclass
+class RunLaunched(Message):
+    """A run was started, resumed or stopped by the app (``action`` says which)."""
+
+    run_id: str
+    action: str
+
+
+@dataclass
+class PositionChosen(Message):
+    """The cursor of a poem view moved to character ``index``."""
+
+    index: int

@@ -1,0 +1,87 @@
+"""The Corpus pane: search, form filter, poem view with the bio, statistics."""
+
+from __future__ import annotations
+
+from app_fakes import FakePoet, FakeStore, fake_corpus
+from textual.widgets import DataTable, Select
+
+from tangtui.app import make_app
+from tangtui.ui.corpus_pane import CorpusPane
+
+
+def build():
+    return make_app(store=FakeStore(), corpus_loader=fake_corpus, generator=FakePoet())
+
+
+async def open_corpus(pilot) -> CorpusPane:
+    await pilot.pause()
+    await pilot.press("c")
+    await pilot.pause(0.3)
+    return pilot.app.query_one(CorpusPane)
+
+
+async def test_lists_then_searches_by_author_title_and_text() -> None:
+    app = build()
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = await open_corpus(pilot)
+        assert len(pane.results) == 6
+        await pilot.press("slash", *"李白", "enter")
+        await pilot.pause(0.3)
+        assert [p.title for p in pane.results] == ["静夜思", "望庐山瀑布"]
+        assert app.focused is app.query_one("#corpus-results", DataTable)
+        view = str(app.query_one("#corpus-poem").render())
+        assert "床前明月光" in view and "青莲居士" in view  # the poem and the author's bio
+        await pilot.press("down")
+        await pilot.pause()
+        assert "飞流直下三千尺" in str(app.query_one("#corpus-poem").render())
+        pane.query_one("#corpus-search").value = "花落"
+        await pilot.pause(0.5)  # debounced live search
+        assert [p.title for p in pane.results] == ["春晓"]
+
+
+async def test_form_filter() -> None:
+    app = build()
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = await open_corpus(pilot)
+        pane.query_one("#corpus-form", Select).value = "wulv"
+        await pilot.pause(0.3)
+        assert [p.title for p in pane.results] == ["春望"]
+
+
+async def test_no_match_is_said() -> None:
+    app = build()
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = await open_corpus(pilot)
+        await pilot.press("slash", *"不存在", "enter")
+        await pilot.pause(0.3)
+        assert pane.results == []
+        assert "No poem matches" in str(app.query_one("#corpus-poem").render())
+
+
+async def test_statistics_are_plotted() -> None:
+    app = build()
+    async with app.run_test(size=(120, 40)) as pilot:
+        pane = await open_corpus(pilot)
+        await pilot.press("s")
+        await pilot.pause(0.4)
+        assert pane.stats is not None and pane.stats["poems"] == 6
+        forms = app.query_one("#plot-forms")
+        assert dict(zip(forms.labels, forms.values, strict=True))["wujue"] == 4
+        chars = app.query_one("#plot-chars")
+        assert len(chars.labels) == 10 and chars.values == sorted(chars.values)
+        await pilot.press("s")
+        await pilot.pause()
+        assert app.query_one("#corpus-switch").current == "corpus-browse"
+
+
+async def test_corpus_failure_is_a_notification() -> None:
+    def broken(script: str):
+        from engine.corpus import CorpusError
+
+        raise CorpusError("corpus file missing")
+
+    app = make_app(store=FakeStore(), corpus_loader=broken, generator=FakePoet())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_corpus(pilot)
+        assert app.is_running
+        assert any("corpus file missing" in n.message for n in app._notifications)

@@ -1,0 +1,83 @@
+"""The Monitor pane: curves of the newest live run, live updates, log-y, loss/ppl, overlays."""
+
+from __future__ import annotations
+
+import math
+
+from app_fakes import FakePoet, FakeRunner, FakeStore, fake_corpus
+
+from tangtui.app import make_app
+from tangtui.ui.monitor_pane import MonitorPane
+from tangtui.ui.plots import CurvePlot
+
+LIVE = "20250103-100000-cccc"
+
+
+def build():
+    store = FakeStore()
+    runner = FakeRunner(store)
+    app = make_app(store=store, corpus_loader=fake_corpus, generator=FakePoet(), runner=runner)
+    return app, store, runner
+
+
+async def open_monitor(pilot) -> MonitorPane:
+    await pilot.pause()
+    await pilot.press("m")
+    await pilot.pause(0.3)
+    return pilot.app.query_one(MonitorPane)
+
+
+async def test_follows_the_live_run_and_updates_live() -> None:
+    app, store, _ = build()
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = await open_monitor(pilot)
+        assert pane.run_ids == [LIVE]
+        trace = pane.traces[LIVE]
+        assert [s for s, _ in trace.train][-1] == 100 and len(trace.test) == 2
+        plot = app.query_one(CurvePlot)
+        assert set(plot.series) == {"train", "test"}
+        status = str(app.query_one("#monitor-status").render())
+        assert "running" in status and "step 100/400" in status and "ETA 2m30s" in status
+        assert "月明松下房栊静" in str(app.query_one("#monitor-samples").render())
+        store.append(LIVE, 110)
+        store.append(LIVE, 120)
+        await pilot.pause(1.2)  # one poll interval and a bit
+        assert [s for s, _ in pane.traces[LIVE].train][-3:] == [100, 110, 120]
+        assert plot.series["train"][0][-1] == 120.0
+        assert "step 120/400" in str(app.query_one("#monitor-status").render())
+
+
+async def test_log_y_and_perplexity_toggles() -> None:
+    app, _, _ = build()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_monitor(pilot)
+        plot = app.query_one(CurvePlot)
+        loss = plot.series["train"][1][0]
+        await pilot.press("l")
+        assert plot.log_y
+        await pilot.press("v")
+        await pilot.pause()
+        assert math.isclose(plot.series["train"][1][0], math.exp(loss))
+        assert "perplexity" in plot.title
+        await pilot.press("l", "v")
+        await pilot.pause()
+        assert not plot.log_y and plot.series["train"][1][0] == loss
+
+
+async def test_a_run_that_died_is_shown_dead() -> None:
+    app, store, _ = build()
+    store.get_run(LIVE).heartbeat = 1.0  # decades old
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = await open_monitor(pilot)
+        pane.show_runs([LIVE])
+        await pilot.pause(0.3)
+        assert "dead" in str(app.query_one("#monitor-status").render())
+
+
+async def test_stop_key_stops_the_live_run() -> None:
+    app, _, runner = build()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_monitor(pilot)
+        await pilot.press("s")
+        await pilot.pause(0.3)
+        assert runner.calls == [("stop", LIVE)]

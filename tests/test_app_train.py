@@ -1,0 +1,68 @@
+"""The Train pane: inline validation, presets, start (through the runner), stop."""
+
+from __future__ import annotations
+
+from app_fakes import FakePoet, FakeRunner, FakeStore, fake_corpus
+from textual.widgets import Input, Select, TabbedContent
+
+from tangtui.app import make_app
+from tangtui.ui.monitor_pane import MonitorPane
+from tangtui.ui.train_pane import TrainPane
+
+
+def build():
+    store = FakeStore()
+    runner = FakeRunner(store)
+    app = make_app(store=store, corpus_loader=fake_corpus, generator=FakePoet(), runner=runner)
+    return app, store, runner
+
+
+async def open_train(pilot) -> TrainPane:
+    await pilot.pause()
+    await pilot.press("t")
+    await pilot.pause(0.2)
+    return pilot.app.query_one(TrainPane)
+
+
+async def test_bad_values_show_inline_and_block_start() -> None:
+    app, _, runner = build()
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = await open_train(pilot)
+        assert pane.errors == {}
+        pane.query_one("#f-model-hidden-dim", Input).value = "0"
+        pane.query_one("#f-optim-lr", Input).value = "fast"
+        await pilot.pause()
+        assert set(pane.errors) == {"model.hidden_dim", "optim.lr"}
+        err = str(pane.query_one("#f-model-hidden-dim-err").render())
+        assert "[1, 8_192]" in err and pane.query_one("#f-model-hidden-dim-err").display
+        assert "expected float" in str(pane.query_one("#f-optim-lr-err").render())
+        assert pane.query_one("#train-start").disabled
+        await pilot.press("ctrl+r")
+        await pilot.pause()
+        assert runner.calls == []
+        pane.query_one("#f-model-hidden-dim", Input).value = "64"
+        pane.query_one("#f-optim-lr", Input).value = "0.003"
+        await pilot.pause()
+        assert pane.errors == {} and not pane.query_one("#train-start").disabled
+
+
+async def test_preset_fills_the_form_and_start_launches_a_run() -> None:
+    app, store, runner = build()
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = await open_train(pilot)
+        pane.query_one("#f-preset", Select).value = "tiny"
+        await pilot.pause(0.2)
+        assert pane.query_one("#f-model-hidden-dim", Input).value == "16"
+        assert pane.query_one("#f-corpus-forms", Input).value == "wujue"
+        pane.query_one("#f-name", Input).value = "my-run"
+        pane.query_one("#f-optim-name", Select).value = "rmsprop"
+        await pilot.pause()
+        await pilot.press("ctrl+r")
+        await pilot.pause(0.5)
+        kind, config = runner.calls[0]
+        assert kind == "start"
+        assert config["model"]["hidden_dim"] == 16 and config["optim"]["name"] == "rmsprop"
+        assert config["train"]["steps"] == 30  # from the preset, not shown in the form
+        assert store.list_runs()[0].name == "my-run"
+        assert app.query_one(TabbedContent).active == "monitor"
+        assert app.query_one(MonitorPane).run_ids == [store.list_runs()[0].id]
