@@ -1,0 +1,222 @@
+"""The Torch engine: the NumPy engine's model and training step, with autograd on any device.
+
+One training step on batch b of n_b counted target tokens::
+
+    loss_b = sum_t CE(logits_t, y_t) * mask_t          (sum over the batch's real tokens)
+    grad  += d(loss_b / n_b) / d theta                  (the gradient of the batch's mean)
+
+and :meth:`apply_update` averages the k accumulated gradients (grad / k), clips them to a
+global norm, and steps the optimizer; exactly what the NumPy engine does. The loss sum and the
+token count stay on the device until :meth:`pop_train_loss` reads them (one sync).
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from engine.checkpoint import CheckpointError
+from engine.config import RunConfig
+from engine.corpus.batching import PAD, Batches
+from engine.init import init_params
+from engine.torch_engine.data import DeviceBatches
+from engine.torch_engine.device import resolve_placement
+from engine.torch_engine.model import HiddenState, LSTMLanguageModel
+from engine.torch_engine.optim import build_optimizer, export_state, import_state
+
+State = list[tuple[np.ndarray, np.ndarray]]  # per layer (h, c), each (B, H), as for NumPy
+
+
+class TorchEngine:
+    name: ClassVar[str] = "torch"
+
+    def __init__(self, config: RunConfig, vocab_size: int) -> None:
+        self.config = config
+        self.vocab_size = vocab_size
+        self.placement = resolve_placement(config.train.device, config.train.precision)
+        self.device = self.placement.device
+        torch.manual_seed(config.train.seed)  # dropout draws (CPU and every CUDA device)
+        self.model = LSTMLanguageModel(config.model, vocab_size).to(
+            device=self.device, dtype=self.placement.dtype)
+        np_dtype = np.float64 if self.placement.dtype == torch.float64 else np.float32
+        self.load_state_dict(init_params(config.model, vocab_size, config.train.seed, np_dtype))
+        named = list(self.model.named_parameters())
+        self._names = [n for n, _ in named]
+        self._params = [p for _, p in named]
+        self.optimizer = build_optimizer(config.optim, self._params)
+        self._forward = torch.compile(self.model) if config.train.compile else self.model
+        self._data: dict[str, DeviceBatches] = {}
+        self._carry: dict[str, HiddenState] = {}  # stream mode: detached (h, c) per split
+        acc_dtype = torch.float32 if self.device.type == "mps" else torch.float64
+        self._loss_sum = torch.zeros((), device=self.device, dtype=acc_dtype)
+        self._tokens_dev = torch.zeros((), device=self.device, dtype=torch.int64)  # poem mode
+        self._tokens_host = 0  # stream mode: counts are known without asking the device
+        self._accumulated = 0  # batches since the last update
+        self.updates = 0  # optimizer steps taken (saved as the optimizer's "step")
+        self._grad_norm: torch.Tensor | None = None  # before clipping, of the last update
+
+    # ----------------------------------------------------------------- training
+    def bind(self, key: str, batches: Batches) -> None:
+        self._data[key] = DeviceBatches(batches, self.device)
+        self._carry.pop(key, None)
+
+    def _loss(
+        self, data: DeviceBatches, epoch: int, i: int, state: HiddenState | None
+    ) -> tuple[torch.Tensor, torch.Tensor | int, HiddenState]:
+        """(loss sum, counted tokens, next state) of batch i; autocast as the precision says."""
+        if data.mode == "stream":
+            x, y = data.stream_window(i)  # (B, T)
+            count: torch.Tensor | int = y.numel()
+            ignore = -100  # a stream has no padding
+        else:
+            x, y = data.poem_block(epoch, i)  # (B, T)
+            count = (y != PAD).sum()
+            ignore = PAD
+        if state is None:
+            state = self.model.zero_state(x.shape[0])
+        with self.placement.autocast():
+            logits, state = self._forward(x, state)  # (B, T, V)
+            loss = F.cross_entropy(logits.reshape(-1, self.vocab_size), y.reshape(-1),
+                                   ignore_index=ignore, reduction="sum")
+        return loss, count, state
+
+    def train_batch(self, key: str, epoch: int, i: int) -> None:
+        data = self._data[key]
+        if not self.model.training:
+            self.model.train()
+        state = self._carry.get(key) if data.mode == "stream" and i != 0 else None
+        loss, count, state = self._loss(data, epoch, i, state)
+        if data.mode == "stream":
+            self._carry[key] = (state[0].detach(), state[1].detach())
+            self._tokens_host += int(count)
+            (loss / int(count)).backward()
+        else:
+            self._tokens_dev += count
+            (loss / count.clamp(min=1)).backward()
+        self._loss_sum += loss.detach()
+        self._accumulated += 1
+
+    def apply_update(self, lr: float) -> None:
+        if self._accumulated == 0:
+            return
+        grads = [p.grad for p in self._params if p.grad is not None]
+        if self._accumulated > 1 and grads:
+            torch._foreach_div_(grads, float(self._accumulated))  # mean over the k batches
+        if self.config.optim.clip > 0:  # g <- g * min(1, clip / (||g|| + 1e-6))
+            self._grad_norm = torch.nn.utils.clip_grad_norm_(self._params, self.config.optim.clip)
+        else:
+            self._grad_norm = torch.nn.utils.get_total_norm(grads)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        self._accumulated = 0
+        self.updates += 1
+
+    @property
+    def last_grad_norm(self) -> float:
+        """Global gradient norm (before clipping) of the last update; reading it syncs."""
+        return 0.0 if self._grad_norm is None else float(self._grad_norm.item())
+
+    def pop_train_loss(self) -> tuple[float, int]:
+        loss = float(self._loss_sum.item())  # the one device sync
+        tokens = self._tokens_host + int(self._tokens_dev.item())
+        self._loss_sum.zero_()
+        self._tokens_dev.zero_()
+        self._tokens_host = 0
+        return loss, tokens
+
+    # --------------------------------------------------------------- inference
+    @torch.no_grad()
+    def evaluate(self, key: str, max_batches: int = 0) -> tuple[float, int]:
+        data = self._data[key]
+        n = data.n if max_batches <= 0 else min(max_batches, data.n)
+        was_training = self.model.training
+        self.model.eval()
+        total = torch.zeros((), device=self.device, dtype=self._loss_sum.dtype)
+        tokens_dev = torch.zeros((), device=self.device, dtype=torch.int64)
+        tokens_host = 0
+        state: HiddenState | None = None
+        for i in range(n):
+            loss, count, next_state = self._loss(data, 0, i, state)
+            total += loss
+            if data.mode == "stream":
+                tokens_host += int(count)
+                state = next_state  # carried through the split
+            else:
+                tokens_dev += count
+        self.model.train(was_training)
+        return float(total.item()), tokens_host + int(tokens_dev.item())
+
+    def initial_state(self, batch: int) -> State:
+        dtype = np.float64 if self.placement.dtype == torch.float64 else np.float32
+        H = self.config.model.hidden_dim
+        return [(np.zeros((batch, H), dtype), np.zeros((batch, H), dtype))
+                for _ in range(self.config.model.layers)]
+
+    @torch.no_grad()
+    def step_logits(self, tokens: np.ndarray, state: State) -> tuple[np.ndarray, State]:
+        was_training = self.model.training
+        self.model.eval()
+        dtype, dev = self.placement.dtype, self.device
+        h = torch.from_numpy(np.stack([s[0] for s in state])).to(dev, dtype)  # (L, B, H)
+        c = torch.from_numpy(np.stack([s[1] for s in state])).to(dev, dtype)  # (L, B, H)
+        x = torch.as_tensor(np.asarray(tokens, np.int64)).to(dev)[:, None]  # (B, 1)
+        with self.placement.autocast():
+            logits, (h, c) = self.model(x, (h, c))  # (B, 1, V)
+        self.model.train(was_training)
+        out = logits[:, 0].double().cpu().numpy()  # (B, V)
+        h_np, c_np = h.to(dtype).cpu().numpy(), c.to(dtype).cpu().numpy()  # bf16 -> fp32
+        return out, [(h_np[k], c_np[k]) for k in range(h_np.shape[0])]
+
+    # -------------------------------------------------------------- state i/o
+    def state_dict(self) -> dict[str, np.ndarray]:
+        return {n: p.detach().cpu().numpy().copy() for n, p in self.model.named_parameters()}
+
+    def load_state_dict(self, tensors: dict[str, np.ndarray]) -> None:
+        own = dict(self.model.named_parameters())
+        missing, extra = sorted(own.keys() - tensors.keys()), sorted(tensors.keys() - own.keys())
+        if missing or extra:
+            raise CheckpointError(f"weights do not fit this model: missing {missing or '-'}, "
+                                  f"unexpected {extra or '-'}")
+        with torch.no_grad():
+            for name, p in own.items():
+                arr = np.asarray(tensors[name])
+                if tuple(arr.shape) != tuple(p.shape):
+                    raise CheckpointError(f"weight {name} has shape {tuple(arr.shape)}, "
+                                          f"the model needs {tuple(p.shape)}")
+                p.copy_(torch.from_numpy(np.ascontiguousarray(arr)).to(p.dtype))
+
+    def optimizer_state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        return export_state(self.optimizer, self._names, self.config.optim.name, self.updates)
+
+    def load_optimizer_state(self, tensors: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
+        self.updates = import_state(self.optimizer, self._names, self.config.optim.name,
+                                    tensors, meta)
+
+    def rng_state(self) -> dict[str, Any]:
+        state: dict[str, Any] = {"torch_cpu": _b64(torch.get_rng_state())}
+        if self.device.type == "cuda":
+            state["torch_cuda"] = [_b64(s) for s in torch.cuda.get_rng_state_all()]
+        return state
+
+    def set_rng_state(self, state: dict[str, Any]) -> None:
+        """Restore the dropout generators; state from another engine (no torch keys) is ignored."""
+        if "torch_cpu" in state:
+            torch.set_rng_state(_unb64(state["torch_cpu"]))
+        if "torch_cuda" in state and self.device.type == "cuda":
+            saved = [_unb64(s) for s in state["torch_cuda"]]
+            if len(saved) == torch.cuda.device_count():
+                torch.cuda.set_rng_state_all(saved)
+
+
+def _b64(t: torch.Tensor) -> str:
+    return base64.b64encode(t.cpu().numpy().tobytes()).decode("ascii")
+
+
+def _unb64(s: str) -> torch.Tensor:
+    return torch.from_numpy(np.frombuffer(base64.b64decode(s), dtype=np.uint8).copy())
