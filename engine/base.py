@@ -14,16 +14,22 @@ Optimizer state uses torch.optim's slot names (``exp_avg``, ``exp_avg_sq``, ``mo
 ``sum``, ``square_avg``, ``acc_delta``) saved as ``"{slot}/{param}"`` tensors plus a JSON dict
 (``{"step": int, ...}``), so a run can resume in either engine.
 
+Stream mode carries the recurrent state of the training split from one window to the next; it
+is part of a resumable position and travels as ``carry/h_l{k}``, ``carry/c_l{k}`` arrays (B, H)
+(:meth:`Engine.carry_state`), which the trainer stores beside the optimizer slots.
+
 Data is bound once per split (:meth:`Engine.bind`); the engine then cuts batches itself, so the
 Torch engine can keep the token arrays on the device and read the loss back only when asked.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar, Protocol
 
 import numpy as np
 
+from engine.checkpoint import CheckpointError
 from engine.config import RunConfig
 from engine.corpus.batching import Batches
 
@@ -45,13 +51,29 @@ class Engine(Protocol):
         """
 
     def apply_update(self, lr: float) -> None:
-        """Average accumulated gradients, clip by global norm, step the optimizer, zero grads."""
+        """Step on the mean token loss of the batches since the last update, then zero grads.
+
+        The gradient is that of ``sum of token losses / sum of counted tokens`` over all those
+        batches (not a mean of per-batch means), clipped by global norm.
+        """
 
     def pop_train_loss(self) -> tuple[float, int]:
-        """(sum of per-token losses, counted tokens) since the last call; padding never counts."""
+        """(sum of per-token losses, counted tokens) since the last call; padding never counts,
+        nor a stream's ``<bos>`` targets (see :mod:`engine.corpus.batching`)."""
 
-    def evaluate(self, key: str, max_batches: int = 0) -> tuple[float, int]:
-        """Loss sum and token count over the bound split without dropout (0 = every batch)."""
+    def evaluate(self, key: str, max_batches: int = 0,
+                 stop: Callable[[], bool] | None = None) -> tuple[float, int]:
+        """Loss sum and token count over the bound split without dropout (0 = every batch).
+
+        ``stop`` is asked before each batch; when it returns True the sums so far come back.
+        """
+
+    def carry_state(self, key: str = "train") -> dict[str, np.ndarray]:
+        """Stream mode: the state carried into the next window of ``key`` as
+        ``carry/h_l{k}``, ``carry/c_l{k}`` arrays (B, H); {} when nothing is carried."""
+
+    def set_carry_state(self, tensors: dict[str, np.ndarray], key: str = "train") -> None:
+        """Restore what :meth:`carry_state` returned, from either engine ({} = nothing)."""
 
     def initial_state(self, batch: int) -> State:
         """Zero state for ``batch`` parallel sequences."""
@@ -76,6 +98,39 @@ class Engine(Protocol):
 
     def set_rng_state(self, state: dict[str, Any]) -> None:
         """Restore what :meth:`rng_state` returned."""
+
+
+def carry_to_arrays(state: list[tuple[np.ndarray, np.ndarray]]) -> dict[str, np.ndarray]:
+    """Per-layer (h, c) pairs, each (B, H), as ``carry/h_l{k}``, ``carry/c_l{k}`` copies."""
+    out: dict[str, np.ndarray] = {}
+    for k, (h, c) in enumerate(state):
+        out[f"carry/h_l{k}"], out[f"carry/c_l{k}"] = np.array(h), np.array(c)
+    return out
+
+
+def carry_from_arrays(tensors: dict[str, np.ndarray], layers: int, hidden: int,
+                      dtype: Any) -> list[tuple[np.ndarray, np.ndarray]] | None:
+    """Inverse of :func:`carry_to_arrays` (other keys are ignored); None when no carry is there."""
+    if not any(k.startswith("carry/") for k in tensors):
+        return None
+    state = []
+    batch = None
+    for k in range(layers):
+        pair = []
+        for part in ("h", "c"):
+            arr = tensors.get(f"carry/{part}_l{k}")
+            if arr is None or arr.ndim != 2 or arr.shape[1] != hidden or \
+                    (batch is not None and arr.shape[0] != batch):
+                raise CheckpointError(f"carried state carry/{part}_l{k} is missing or does not "
+                                      f"fit a model of {layers} layers of {hidden}")
+            batch = arr.shape[0]
+            pair.append(np.array(arr, dtype=dtype))
+        state.append((pair[0], pair[1]))
+    n = sum(1 for k in tensors if k.startswith("carry/"))
+    if n != 2 * layers:
+        raise CheckpointError(f"carried state has {n} arrays; a model of {layers} layers "
+                              f"needs {2 * layers}")
+    return state
 
 
 def create_engine(config: RunConfig, vocab_size: int) -> Engine:

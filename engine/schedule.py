@@ -4,8 +4,12 @@ For update number ``t`` (0-based) of ``total`` updates, peak rate ``lr`` and war
 
     warm-up    lr_t = lr * (t + 1) / w                                    for t < w
     constant   lr_t = lr
-    cosine     lr_t = min_lr + (lr - min_lr) * (1 + cos(pi * p)) / 2,     p = (t - w) / (total - w)
+    cosine     lr_t = min_lr + (lr - min_lr) * (1 + cos(pi * p)) / 2,  p = (t - w) / (total - 1 - w)
     step       lr_t = lr * gamma ** floor((t - w) / step_every)
+
+so the warm-up's last update (t = w - 1) runs at ``lr``, the cosine starts there at ``lr``
+(t = w) and its last update (t = total - 1) runs at exactly ``min_lr``. With a single update
+after the warm-up the cosine has no room to fall, and that update uses ``lr``.
 """
 
 from __future__ import annotations
@@ -22,8 +26,8 @@ def learning_rate(config: RunConfig, t: int, total: int) -> float:
     if t < w:
         return lr * (t + 1) / w
     if tc.schedule == "cosine":
-        span = max(1, total - w)
-        p = min(1.0, (t - w) / span)
+        span = total - 1 - w  # updates w .. total - 1 span p = 0 .. 1
+        p = min(1.0, (t - w) / span) if span > 0 else 0.0
         return tc.min_lr + (lr - tc.min_lr) * 0.5 * (1.0 + math.cos(math.pi * p))
     if tc.schedule == "step":
         return lr * tc.gamma ** ((t - w) // max(1, tc.step_every))

@@ -8,13 +8,19 @@ Held-out evaluation reports the mean per-token loss and the per-character perple
 
     test_loss = sum_t -log p(y_t | x_<=t) / n_tokens        test_ppl = exp(test_loss)
 
-where padding is never among the n_tokens (the engines mask it).
+where padding and a stream's certain ``<bos>`` targets are never among the n_tokens (the engines
+mask them), so both batching modes count the same tokens.
 
-The loop checks ``stop`` before every batch. On a stop it writes a checkpoint at the last update
-(position, weights, optimizer and RNG state), so a resume continues exactly there. The guard
-ends the run as ``failed`` when the training loss is NaN/inf or explodes above
-``EXPLODE_FACTOR * ln V`` (a uniform guess scores ln V), or when the weights stop being finite;
-it never writes the bad weights, so the last good checkpoint stays the latest.
+The loop checks ``stop`` before every batch and evaluation checks it between batches (an
+interrupted evaluation is dropped). On a stop it writes a checkpoint at the last update
+(position, weights, optimizer and RNG state, and in stream mode the recurrent state carried into
+the next window, as ``carry/*`` arrays beside the optimizer slots), so a resume continues
+exactly there. The guard ends the run as ``failed`` when the training loss is NaN/inf or
+explodes above ``EXPLODE_FACTOR * ln V`` (a uniform guess scores ln V), or when the weights stop
+being finite; it runs at every log step and before every checkpoint, and never writes the bad
+weights. A training loss judges the weights of the update *before* its batches, so on a failure
+the step checkpoints no passing guard has vouched for yet are removed: the last good checkpoint
+stays the latest. ``sample_every = 0`` means no samples.
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ from engine.trainer_ckpt import CheckpointKeeper
 from engine.trainer_samples import PROMPTS, sample_poems
 
 EXPLODE_FACTOR = 3.0  # loss above EXPLODE_FACTOR * ln(V) counts as an explosion
+CARRY = "carry/"  # prefix of the carried stream state among a checkpoint's optimizer tensors
 
 
 @dataclass
@@ -104,6 +111,7 @@ class Trainer:
         self.stop_reason = "stop requested"
         self._loss_sum, self._loss_n = 0.0, 0  # since the last log row
         self._best_pending = False  # the latest evaluation is the best: save `best` too
+        self._checked_step = 0  # weights up to this update have passed the loss guard
         self.explode_at = EXPLODE_FACTOR * math.log(max(2, engine.vocab_size))
 
     # -- resume ------------------------------------------------------------------------------
@@ -116,8 +124,11 @@ class Trainer:
             raise CheckpointError(f"checkpoint at {path} was trained on another vocabulary "
                                   "(the corpus or its filters changed)")
         self.engine.load_state_dict(ckpt.tensors)
-        if ckpt.optim_tensors or ckpt.optim_meta:
-            self.engine.load_optimizer_state(ckpt.optim_tensors, ckpt.optim_meta)
+        carry = {k: v for k, v in ckpt.optim_tensors.items() if k.startswith(CARRY)}
+        slots = {k: v for k, v in ckpt.optim_tensors.items() if not k.startswith(CARRY)}
+        if slots or ckpt.optim_meta:
+            self.engine.load_optimizer_state(slots, ckpt.optim_meta)
+        self.engine.set_carry_state(carry, "train")  # {} (poem mode, epoch start): none
         if meta.get("rng"):
             self.engine.set_rng_state(meta["rng"])
         self.step, self.epoch = int(meta["step"]), int(meta["epoch"])
@@ -125,6 +136,7 @@ class Trainer:
         self._step_epoch = self.epoch - 1 if self.batch == 0 and self.epoch > 0 else self.epoch
         self.best_test_ppl = meta.get("best_test_ppl")
         self.last_checkpoint = Path(path)
+        self._checked_step = self.step  # the user resumes from it: never removed
 
     # -- the loop ----------------------------------------------------------------------------
 
@@ -170,8 +182,10 @@ class Trainer:
                 failure = self._evaluate()
                 if failure:
                     return failure
+                if self.stop.is_set():  # evaluation was cut short and dropped
+                    return self._stopped()
                 evaluated = True
-            if tc.sample_every and self.step % tc.sample_every == 0 or done:
+            if tc.sample_every and (self.step % tc.sample_every == 0 or done):
                 self.hooks.on_samples(self.progress(), self.samples())
             if (tc.checkpoint_every and self.step % tc.checkpoint_every == 0) or evaluated:
                 failure = self._save()
@@ -186,34 +200,46 @@ class Trainer:
 
     # -- pieces ------------------------------------------------------------------------------
 
-    def _log(self, lr: float, eta: float, train_time: float) -> TrainResult | None:
+    def _take_train_loss(self) -> TrainResult | None:
+        """Guard the engine's loss since the last check, then add it to the log interval's."""
         loss_sum, n = self.engine.pop_train_loss()
         self._loss_sum += loss_sum
         self._loss_n += n
-        loss = self._loss_sum / max(1, self._loss_n)
-        bad = self._guard(loss)
+        return self._guard(loss_sum / n) if n else None
+
+    def _log(self, lr: float, eta: float, train_time: float) -> TrainResult | None:
+        bad = self._take_train_loss()
         if bad:
             return bad
+        loss = self._loss_sum / max(1, self._loss_n)
         tps = self._loss_n / train_time if train_time > 0 else None
         self._loss_sum, self._loss_n = 0.0, 0
         self.hooks.on_log(self.progress(lr=lr, train_loss=loss, tokens_per_s=tps, eta_s=eta))
         return None
 
     def _guard(self, loss: float) -> TrainResult | None:
+        """Check the mean training loss since the last check (at a log step or a checkpoint);
+        its batches used the weights of the updates up to ``step - 1``."""
         if math.isfinite(loss) and loss <= self.explode_at:
+            self._checked_step = max(self._checked_step, self.step - 1)
             return None
         what = f"loss is {loss}" if not math.isfinite(loss) else \
             f"loss exploded to {loss:.3g} (> {self.explode_at:.3g} = {EXPLODE_FACTOR:g} ln V)"
         return self._failed(f"{what} at step {self.step}; lower optim.lr or set optim.clip")
 
     def _failed(self, reason: str) -> TrainResult:
+        if self.keeper is not None and self.keeper.discard_after(self._checked_step):
+            self.last_checkpoint = self.keeper.latest()
         kept = self._ckpt_step()
         reason += f"; kept the checkpoint of step {kept}" if kept is not None else \
-            "; no checkpoint was written yet"
+            "; no good checkpoint is kept"
         return TrainResult("failed", reason, self.step, self.best_test_ppl, self.last_checkpoint)
 
     def _evaluate(self) -> TrainResult | None:
-        loss_sum, n = self.engine.evaluate("test", self.config.train.eval_batches)
+        loss_sum, n = self.engine.evaluate("test", self.config.train.eval_batches,
+                                           stop=self.stop.is_set)
+        if self.stop.is_set():
+            return None  # partial: the caller stops
         loss = loss_sum / max(1, n)
         if not math.isfinite(loss):
             return self._failed(f"test loss is {loss} at step {self.step}; lower optim.lr")
@@ -240,11 +266,15 @@ class Trainer:
         best, self._best_pending = self._best_pending, False
         if self.keeper is None:
             return None
+        bad_loss = self._take_train_loss()  # checkpoints may fall between log steps
+        if bad_loss:
+            return bad_loss
         tensors = self.engine.state_dict()
         bad = [k for k, v in tensors.items() if not np.all(np.isfinite(v))]
         if bad:
             return self._failed(f"weights {bad[0]} are not finite at step {self.step}")
         optim_tensors, optim_meta = self.engine.optimizer_state()
+        optim_tensors = {**optim_tensors, **self.engine.carry_state("train")}
         meta = {"engine": self.engine.name, "config": self.config.to_dict(),
                 "vocab": list(self.data.vocab.itos), "script": self.config.corpus.script,
                 "step": self.step, "epoch": self.epoch, "batch": self.batch,

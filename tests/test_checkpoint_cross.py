@@ -159,3 +159,48 @@ def test_optimizer_state_crosses_engines_mid_run(name, tmp_path):
             eng.apply_update(0.1)
         _assert_same_weights(a, b)
         assert b.optimizer_state()[1]["step"] == 3
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_accumulating_two_batches_is_one_step_on_their_union(engine):
+    """The update follows the mean over all counted tokens, not the mean of per-batch means."""
+    rng = np.random.default_rng(8)
+    poems = [rng.integers(4, V, n) for n in (3, 3, 9, 9)]  # two short rows, two long rows
+    cfg = _config(engine, "poem", name="sgd", clip=0.0, weight_decay=0.0)
+    pair, union = make_batches(poems, "poem", 2, 30), make_batches(poems, "poem", 4, 30)
+    assert pair.num_batches() == 2 and union.num_batches() == 1
+    engines = []
+    for batches in (pair, union):
+        eng = create_engine(cfg, V)
+        eng.bind("train", batches)
+        for i in range(batches.num_batches()):
+            eng.train_batch("train", 0, i)
+        eng.apply_update(0.5)
+        engines.append(eng)
+    _assert_same_weights(*engines, rtol=1e-12)
+    (loss_a, n_a), (loss_b, n_b) = (e.pop_train_loss() for e in engines)
+    assert n_a == n_b == 2 * 4 + 2 * 10  # the batches count 8 and 20 tokens
+    np.testing.assert_allclose(loss_a, loss_b, rtol=1e-12)
+
+
+@pytest.mark.parametrize("src", ENGINES)
+def test_carried_stream_state_crosses_engines(src):
+    """The carry of one engine continues the stream in the other (as after a resume)."""
+    dst = "torch" if src == "numpy" else "numpy"
+    (np_eng, th_eng), batches = _pair("stream", "adam")
+    a, b = (np_eng, th_eng) if src == "numpy" else (th_eng, np_eng)
+    for i in range(2):
+        a.train_batch("train", 0, i)
+        a.apply_update(0.1)
+    b.load_state_dict(a.state_dict())
+    b.load_optimizer_state(*a.optimizer_state())
+    b.set_carry_state(a.carry_state())
+    assert b.name == dst
+    for eng in (a, b):
+        eng.pop_train_loss()
+        eng.train_batch("train", 0, 2)
+        eng.apply_update(0.1)
+    np.testing.assert_allclose(b.pop_train_loss()[0], a.pop_train_loss()[0], rtol=1e-10)
+    _assert_same_weights(a, b)
+    for k, v in a.carry_state().items():
+        np.testing.assert_allclose(b.carry_state()[k], v, rtol=1e-9, atol=1e-14, err_msg=k)

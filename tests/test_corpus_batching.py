@@ -18,12 +18,17 @@ def test_stream_mode_has_no_padding_and_keeps_every_token():
     poems = _poems(50)
     b = make_batches(poems, "stream", batch_size=4, seq_len=7)
     joined = np.concatenate([np.r_[BOS, p, EOS] for p in poems])
-    assert b.n_tokens == b.x.size
     windows = [b.batch(0, i) for i in range(b.num_batches())]
     x = np.concatenate([w[0] for w in windows], axis=1)
     y = np.concatenate([w[1] for w in windows], axis=1)
-    assert all(w[2] is None for w in windows)
+    mask = np.concatenate([w[2] for w in windows], axis=1)
     assert (x != PAD).all() and (y != PAD).all()
+    # no padding, but the <bos> after each <eos> is certain: the mask leaves out those targets
+    # (and only those), so a stream counts what poem mode counts: characters and <eos>
+    assert mask.dtype == np.float32 and mask.shape == y.shape
+    assert ((mask == 0) == (y == BOS)).all()
+    assert (y[mask == 0] == BOS).all() and (y == BOS).any()
+    assert b.n_tokens == int(mask.sum()) == b.x.size - int((y == BOS).sum())
     # streams are contiguous cuts of the joined text, targets shifted by one
     L = x.shape[1]
     for s in range(b.batch_size):
@@ -48,7 +53,16 @@ def test_poem_mode_masks_padding_and_shuffles_per_epoch():
     assert seen == b.n_tokens == sum(len(p) + 1 for p in poems)
     assert sorted(rows_seen) == sorted(tuple(p) + (EOS,) for p in poems)
     assert not (b.order(0) == b.order(1)).all()
+    assert not (b.rows[:, 1:] == BOS).any()  # <bos> is only ever the first input
     assert (b.order(1) == make_batches(poems, "poem", 8, 64, seed=3).order(1)).all()
+
+
+def test_both_modes_count_the_same_targets():
+    """One stream (nothing left over) counts each poem's characters and <eos>, as poem mode."""
+    poems = _poems(20, seed=2)
+    stream = make_batches(poems, "stream", batch_size=1, seq_len=9)
+    assert stream.n_tokens == make_batches(poems, "poem", 4, 64).n_tokens
+    assert stream.n_tokens == sum(len(p) + 1 for p in poems)
 
 
 def test_poem_mode_leaves_out_too_long_poems():

@@ -9,7 +9,7 @@ import pytest
 
 from engine.checkpoint import CheckpointError
 from engine.config import RunConfig
-from engine.corpus.batching import make_batches
+from engine.corpus.batching import BOS, make_batches
 from engine.numpy_engine import NumpyEngine
 
 V = 12
@@ -42,10 +42,57 @@ def test_stream_state_is_carried_between_windows() -> None:
     batches = stream()
     eng.bind("test", batches)
     total, count = eng.evaluate("test")
-    whole, _ = eng.model.forward(eng.params, batches.x, batches.y)
-    assert count == batches.x.size
+    counted = (batches.y != BOS).astype(np.float64)  # the certain <bos> targets never count
+    whole, _ = eng.model.forward(eng.params, batches.x, batches.y, counted)
+    assert count == batches.n_tokens == batches.x.size - (batches.y == BOS).sum()
     assert total == pytest.approx(whole.loss_sum, rel=1e-12)
-    assert eng.evaluate("test", max_batches=1)[1] == batches.x.shape[0] * batches.seq_len
+    first = batches.y[:, : batches.seq_len]
+    assert eng.evaluate("test", max_batches=1)[1] == (first != BOS).sum()
+
+
+def test_evaluate_stops_between_batches_when_asked() -> None:
+    eng = NumpyEngine(config(), V)
+    batches = stream()
+    eng.bind("test", batches)
+    asked: list[int] = []
+
+    def stop() -> bool:
+        asked.append(1)
+        return len(asked) > 2
+
+    assert eng.evaluate("test", stop=stop) == eng.evaluate("test", max_batches=2)
+    assert len(asked) == 3
+
+
+def test_carried_state_round_trips_and_continues_the_stream() -> None:
+    """A fresh engine given the weights and the carry trains the next window identically."""
+    cfg = config()
+    a = NumpyEngine(cfg, V)
+    batches = stream(4)
+    assert batches.num_batches() >= 3
+    a.bind("train", batches)
+    assert a.carry_state() == {}
+    for i in range(2):
+        a.train_batch("train", 0, i)
+        a.apply_update(0.05)
+    a.pop_train_loss()
+    carry = a.carry_state()
+    assert sorted(carry) == ["carry/c_l0", "carry/c_l1", "carry/h_l0", "carry/h_l1"]
+    assert carry["carry/h_l1"].shape == (batches.batch_size, cfg.model.hidden_dim)
+    losses = []
+    for restore in (True, False):
+        b = NumpyEngine(cfg, V)
+        b.load_state_dict(a.state_dict())
+        b.bind("train", batches)
+        if restore:
+            b.set_carry_state(carry)
+        b.train_batch("train", 0, 2)
+        losses.append(b.pop_train_loss()[0])
+    a.train_batch("train", 0, 2)
+    assert losses[0] == a.pop_train_loss()[0]
+    assert losses[1] != losses[0]  # from zeros: the carry matters
+    with pytest.raises(CheckpointError, match="carry/c_l1"):
+        b.set_carry_state({k: v for k, v in carry.items() if k != "carry/c_l1"})
 
 
 def test_step_logits_match_the_window_forward() -> None:
@@ -83,7 +130,7 @@ def test_resume_continues_exactly_with_dropout() -> None:
     assert a.pop_train_loss()[0] != b.pop_train_loss()[0]  # a also counted its first batches
 
 
-def test_accumulation_averages_batches() -> None:
+def test_accumulation_divides_the_summed_gradient_by_all_tokens() -> None:
     batches = stream(3)
     cfg = config()
     cfg.optim.name, cfg.optim.clip = "sgd", 0.0
@@ -92,14 +139,19 @@ def test_accumulation_averages_batches() -> None:
         eng.bind("train", batches)
     one.train_batch("train", 0, 0)
     g0 = {k: v.copy() for k, v in one.grads.items()}
+    n0 = one.pop_train_loss()[1]
     one.train_batch("train", 0, 1)
     g_sum = {k: v.copy() for k, v in one.grads.items()}
-    assert one.accumulated == 2
+    n1 = one.pop_train_loss()[1]
+    assert one.accumulated == 2 and one.accumulated_tokens == n0 + n1
+    assert n0 != n1  # a <bos> target in one window only: the counts differ
     start = {k: v.copy() for k, v in one.params.items()}
     one.apply_update(0.1)
     for k in start:
-        np.testing.assert_allclose(one.params[k], start[k] - 0.1 * g_sum[k] / 2, atol=1e-14)
+        np.testing.assert_allclose(one.params[k], start[k] - 0.1 * g_sum[k] / (n0 + n1),
+                                   atol=1e-14)
     assert any(not np.allclose(g0[k], g_sum[k] - g0[k]) for k in g0)  # two different batches
+    assert one.accumulated == 0 and one.accumulated_tokens == 0
     two.apply_update(0.1)  # nothing accumulated: no change
     for k in start:
         np.testing.assert_array_equal(two.params[k], start[k])

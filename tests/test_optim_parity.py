@@ -91,12 +91,12 @@ def test_apply_update_averages_then_clips_like_torch() -> None:
     rng = np.random.default_rng(1)
     batches = [{k: rng.standard_normal(v.shape) for k, v in start.items()} for _ in range(2)]
     eng.grads = {k: batches[0][k] + batches[1][k] for k in start}  # as train_batch leaves them
-    eng.accumulated = 2
+    eng.accumulated, eng.accumulated_tokens = 2, 7.0  # gradients of summed losses over 7 tokens
     eng.apply_update(0.1)
 
     t_params = {k: torch.tensor(start[k], requires_grad=True) for k in start}
     for k, p in t_params.items():
-        p.grad = torch.tensor((batches[0][k] + batches[1][k]) / 2)
+        p.grad = torch.tensor((batches[0][k] + batches[1][k]) / 7)
     norm = torch.nn.utils.clip_grad_norm_(list(t_params.values()), 0.5)
     assert norm.item() > 0.5  # the clip is active
     torch.optim.SGD(list(t_params.values()), lr=0.1).step()

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 
 from engine.checkpoint import CheckpointError
 from engine.config import OPTIMIZERS, ConfigError, RunConfig
-from engine.corpus.batching import PAD, make_batches
+from engine.corpus.batching import BOS, PAD, make_batches
 from engine.init import init_params, param_shapes
 from engine.torch_engine import TorchEngine
 from engine.torch_engine.device import resolve_placement
@@ -77,8 +77,9 @@ def test_stream_carried_state_equals_one_long_sequence():
     x, y = torch.from_numpy(b.x), torch.from_numpy(b.y)
     with torch.no_grad():
         logits, _ = eng.model(x, eng.model.zero_state(x.shape[0]))
-        ref = F.cross_entropy(logits.reshape(-1, V), y.reshape(-1), reduction="sum")
-    assert n == b.n_tokens == x.numel()
+        ref = F.cross_entropy(logits.reshape(-1, V), y.reshape(-1), ignore_index=BOS,
+                              reduction="sum")  # the certain <bos> after <eos> never counts
+    assert n == b.n_tokens == int((y != BOS).sum()) < x.numel()
     assert b.num_batches() > 2
     np.testing.assert_allclose(loss, float(ref), rtol=1e-12)
 
@@ -91,7 +92,7 @@ def test_step_logits_walk_the_same_path_as_evaluate():
     for t in range(b.x.shape[1]):
         logits, state = eng.step_logits(b.x[:, t], state)  # (B, V) float64
         logp = logits - np.log(np.exp(logits).sum(1, keepdims=True))
-        total -= logp[np.arange(len(logp)), b.y[:, t]].sum()
+        total -= (logp[np.arange(len(logp)), b.y[:, t]] * (b.y[:, t] != BOS)).sum()
     np.testing.assert_allclose(total, loss, rtol=1e-10)
 
 
@@ -110,18 +111,54 @@ def test_poem_mode_counts_only_real_tokens_and_ignores_padding():
     assert 0 < ev_n_1 < ev_n
 
 
-def test_accumulation_averages_the_batch_gradients():
-    """SGD on k accumulated batches = the mean of the k single-batch updates."""
-    weights = []
+def test_accumulation_weighs_the_batches_by_their_tokens():
+    """SGD on 2 accumulated batches of n0, n1 tokens = (n0 * step0 + n1 * step1) / (n0 + n1)."""
+    weights, counts = [], []
     for batches in ([0, 1], [0], [1]):
         eng, _ = _engine(_config("poem", name="sgd"))
         for i in batches:
             eng.train_batch("train", 0, i)
         eng.apply_update(0.5)
         weights.append(eng.state_dict())
+        counts.append(eng.pop_train_loss()[1])
     both, first, second = weights
+    _, n0, n1 = counts
+    assert n0 != n1 and counts[0] == n0 + n1
     for name in both:
-        np.testing.assert_allclose(both[name], (first[name] + second[name]) / 2, atol=1e-12)
+        np.testing.assert_allclose(both[name], (n0 * first[name] + n1 * second[name]) / (n0 + n1),
+                                   atol=1e-12)
+
+
+def test_carried_state_round_trips_and_continues_the_stream():
+    cfg = _config("stream")
+    a, b = _engine(cfg)
+    assert a.carry_state() == {} and b.num_batches() >= 3
+    for i in range(2):
+        a.train_batch("train", 0, i)
+        a.apply_update(0.05)
+    a.pop_train_loss()
+    carry = a.carry_state()
+    assert sorted(carry) == ["carry/c_l0", "carry/c_l1", "carry/h_l0", "carry/h_l1"]
+    assert carry["carry/c_l0"].shape == (b.batch_size, cfg.model.hidden_dim)
+    losses = []
+    for restore in (True, False):
+        c, _ = _engine(cfg)
+        c.load_state_dict(a.state_dict())
+        if restore:
+            c.set_carry_state(carry)
+        c.train_batch("train", 0, 2)
+        losses.append(c.pop_train_loss()[0])
+    a.train_batch("train", 0, 2)
+    assert losses[0] == a.pop_train_loss()[0]
+    assert losses[1] != losses[0]
+    c.set_carry_state({})
+    assert c.carry_state() == {}
+
+
+def test_evaluate_stops_between_batches_when_asked():
+    eng, _ = _engine(_config("poem"))
+    calls = iter([False, True])
+    assert eng.evaluate("train", stop=lambda: next(calls)) == eng.evaluate("train", 1)
 
 
 def test_clipping_bounds_the_step():

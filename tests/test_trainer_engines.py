@@ -10,6 +10,7 @@ import pytest
 from trainer_fakes import fake_config, tiny_dataset
 
 from engine.base import create_engine
+from engine.checkpoint import load_checkpoint
 from engine.trainer import Hooks, Trainer
 from engine.trainer_ckpt import CheckpointKeeper
 
@@ -49,20 +50,28 @@ def one_thread():
     torch.set_num_threads(before)
 
 
+@pytest.mark.parametrize("mode", ["poem", "stream"])
 @pytest.mark.parametrize("engine", ENGINES)
-def test_resume_continues_exactly_where_it_stopped(tmp_path: Path, engine: str,
+def test_resume_continues_exactly_where_it_stopped(tmp_path: Path, engine: str, mode: str,
                                                    request: pytest.FixtureRequest) -> None:
+    """Stop mid-epoch, resume: the same weights as an unbroken run (in stream mode this needs
+    the recurrent state carried into the next window, saved with the checkpoint)."""
     if engine == "torch":
         request.getfixturevalue("one_thread")
-    cfg = config(engine)
+    cfg = config(engine, **({"train.seq_len": 24, "optim.accum": 2} if mode == "stream" else {}),
+                 **{"train.mode": mode})
     full = trainer(cfg, tmp_path / "full")
     assert full.run().status == "finished"
 
     stop = threading.Event()
     first = trainer(cfg, tmp_path / "cut", StopAt(7, stop), stop)  # mid-epoch (9 per epoch)
     assert first.run().status == "stopped"
+    assert 0 < first.batch < first.n_batches
+    latest = CheckpointKeeper(tmp_path / "cut").latest()
+    carry = [k for k in load_checkpoint(latest).optim_tensors if k.startswith("carry/")]
+    assert len(carry) == (4 if mode == "stream" else 0)  # (h, c) of 2 layers
     second = trainer(cfg, tmp_path / "cut")
-    second.resume(CheckpointKeeper(tmp_path / "cut").latest())
+    second.resume(latest)
     assert second.run().status == "finished"
 
     a, b = full.engine.state_dict(), second.engine.state_dict()
@@ -73,7 +82,7 @@ def test_resume_continues_exactly_where_it_stopped(tmp_path: Path, engine: str,
 
 def test_numpy_engine_learns_and_samples(tmp_path: Path) -> None:  # torch: test_runs_cli
     cfg = config("numpy", **{"train.epochs": 4, "train.eval_every": 9, "model.dropout": 0.0,
-                            "model.layers": 1})
+                            "model.layers": 1, "train.sample_every": 36})
     evals: list[float] = []
     samples: list = []
 

@@ -131,17 +131,27 @@ def test_checkpoints_keep_the_latest_few_and_the_best(tmp_path: Path) -> None:
 
 
 def test_nan_guard_stops_with_a_reason_and_keeps_the_last_good_checkpoint(tmp_path) -> None:
-    cfg = fake_config(**{"optim.lr": 1e5, "optim.clip": 0.0, "train.checkpoint_every": 1,
+    cfg = fake_config(**{"optim.lr": 50.0, "optim.clip": 0.0, "train.checkpoint_every": 1,
                          "train.eval_every": 0, "train.log_every": 3})
     trainer, _ = make(cfg, tmp_path)
     result = trainer.run()
     assert result.status == "failed"
     assert "step" in result.reason and "optim.lr" in result.reason
-    assert "kept the checkpoint of step" in result.reason
     latest = CheckpointKeeper(tmp_path).latest()
     ckpt = load_checkpoint(latest)
+    assert f"kept the checkpoint of step {ckpt.meta['step']}" in result.reason
     assert all(np.isfinite(v).all() for v in ckpt.tensors.values())
-    assert ckpt.meta["step"] < result.step or result.step == 1
+    assert ckpt.meta["step"] < result.step - 1  # the weights the bad loss came from are gone
+    assert result.checkpoint == latest
+
+
+def test_a_run_that_explodes_at_once_keeps_no_checkpoint(tmp_path) -> None:
+    cfg = fake_config(**{"optim.lr": 1e5, "optim.clip": 0.0, "train.checkpoint_every": 1,
+                         "train.eval_every": 0, "train.log_every": 3})
+    trainer, _ = make(cfg, tmp_path)
+    result = trainer.run()
+    assert result.status == "failed" and "no good checkpoint is kept" in result.reason
+    assert CheckpointKeeper(tmp_path).latest() is None and result.checkpoint is None
 
 
 def test_resume_refuses_a_checkpoint_of_another_vocabulary(tmp_path: Path) -> None:
@@ -164,3 +174,54 @@ def test_a_kill_between_renames_leaves_a_usable_checkpoint(tmp_path: Path) -> No
     keeper = CheckpointKeeper(tmp_path)
     assert keeper.best() is not None and not list(root.glob(".*"))
     assert keeper.latest().name == "step-00000010"
+
+
+def test_guard_runs_before_every_checkpoint_not_only_at_log_steps(tmp_path) -> None:
+    """Checkpoints between log rows must not save exploded (finite) weights."""
+    cfg = fake_config(**{"optim.lr": 50.0, "optim.clip": 0.0, "train.checkpoint_every": 1,
+                         "train.eval_every": 0, "train.log_every": 1000})
+    rec = Record()
+    trainer, _ = make(cfg, tmp_path, rec)
+    result = trainer.run()
+    assert result.status == "failed" and "exploded" in result.reason
+    assert rec.logs == [] and 2 < result.step < trainer.total_steps  # the save's guard caught it
+    assert rec.ckpts == list(range(1, result.step))  # the failing step is never written
+    # its loss came from the weights of the step before, whose checkpoint is removed too
+    latest = CheckpointKeeper(tmp_path).latest()
+    kept = load_checkpoint(latest).meta["step"]
+    assert kept == result.step - 2
+    check, eng = make(cfg)
+    check.resume(latest)
+    *_, loss, n = eng._forward("train", 0, kept)  # the batch of update kept + 1, as the guard
+    assert loss / n <= trainer.explode_at  # saw it: what was kept had not exploded
+
+
+def test_sample_every_zero_means_no_samples() -> None:
+    rec = Record()
+    trainer, _ = make(fake_config(**{"train.sample_every": 0, "train.steps": 7}), None, rec)
+    assert trainer.run().status == "finished"
+    assert rec.samples == []
+    rec = Record()
+    trainer, _ = make(fake_config(**{"train.sample_every": 5, "train.steps": 7}), None, rec)
+    trainer.run()
+    assert len(rec.samples) == 2  # step 5 and the end
+
+
+def test_a_stop_during_evaluation_drops_it_and_saves_the_position(tmp_path: Path) -> None:
+    class StopInEval(BigramEngine):
+        stop: threading.Event | None = None
+
+        def _forward(self, key, epoch, i):
+            if key == "test" and self.stop is not None:
+                self.stop.set()  # the user presses stop while the first test batch runs
+            return super()._forward(key, epoch, i)
+
+    cfg = fake_config(**{"train.eval_every": 5, "train.checkpoint_every": 0})
+    ds = tiny_dataset(cfg)
+    assert ds.test.num_batches() >= 2
+    eng, stop, rec = StopInEval(cfg, len(ds.vocab)), threading.Event(), Record()
+    eng.stop = stop
+    result = Trainer(cfg, ds, eng, tmp_path, rec, stop).run()
+    assert result.status == "stopped" and result.step == 5
+    assert eng.eval_batches == 1 and rec.evals == [] and result.best_test_ppl is None
+    assert load_checkpoint(result.checkpoint).meta["step"] == 5

@@ -1,7 +1,8 @@
 """A small real implementation of the Engine protocol for trainer tests: a bigram model in NumPy.
 
-logits(x_t) = W[x_t] + b, trained by SGD with momentum on the mean cross-entropy; its loss truly
-decreases, its optimizer and RNG state round-trip, and it counts the batches it saw.
+logits(x_t) = W[x_t] + b, trained by SGD with momentum on the mean cross-entropy over the counted
+tokens of the accumulated batches (as the real engines); its loss truly decreases, its optimizer
+and RNG state round-trip, and it counts the batches it saw. A bigram carries no state.
 """
 
 from __future__ import annotations
@@ -38,9 +39,10 @@ class BigramEngine:
         self.gW, self.gb = np.zeros_like(self.W), np.zeros_like(self.b)
         self.vW, self.vb = np.zeros_like(self.W), np.zeros_like(self.b)
         self.data: dict[str, Any] = {}
-        self.loss_sum, self.loss_n, self.n_acc, self.updates = 0.0, 0, 0, 0
+        self.loss_sum, self.loss_n, self.n_acc, self.updates = 0.0, 0, 0, 0  # n_acc: tokens
         self.rng = np.random.default_rng(7)
         self.seen: list[tuple[int, int]] = []  # (epoch, i) of every train_batch call
+        self.eval_batches = 0  # batches evaluated, over all calls
 
     def bind(self, key: str, batches: Any) -> None:
         self.data[key] = batches
@@ -60,11 +62,11 @@ class BigramEngine:
         x, y, m, p, loss, n = self._forward(key, epoch, i)
         dz = p.copy()
         np.put_along_axis(dz, y[..., None], np.take_along_axis(dz, y[..., None], -1) - 1, -1)
-        dz *= m[..., None] / max(1, n)
+        dz *= m[..., None]  # the summed loss; apply_update divides by all counted tokens
         np.add.at(self.gW, x.reshape(-1), dz.reshape(-1, self.vocab_size))
         self.gb += dz.sum((0, 1))
         self.loss_sum, self.loss_n, self.n_acc = self.loss_sum + loss, self.loss_n + n, \
-            self.n_acc + 1
+            self.n_acc + n
         self.rng.random()  # stands for dropout draws
 
     def apply_update(self, lr: float) -> None:
@@ -82,14 +84,23 @@ class BigramEngine:
         self.loss_sum, self.loss_n = 0.0, 0
         return out
 
-    def evaluate(self, key: str, max_batches: int = 0) -> tuple[float, int]:
+    def evaluate(self, key: str, max_batches: int = 0, stop=None) -> tuple[float, int]:
         b = self.data[key]
         n_b = b.num_batches() if not max_batches else min(max_batches, b.num_batches())
         total, count = 0.0, 0
         for i in range(n_b):
+            if stop is not None and stop():
+                break
+            self.eval_batches += 1
             *_, loss, n = self._forward(key, 0, i)
             total, count = total + loss, count + n
         return total, count
+
+    def carry_state(self, key: str = "train") -> dict[str, np.ndarray]:
+        return {}
+
+    def set_carry_state(self, tensors: dict[str, np.ndarray], key: str = "train") -> None:
+        assert not tensors
 
     def initial_state(self, batch: int) -> None:
         return None

@@ -38,7 +38,7 @@ class Batches:
     rows: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.int64))
     lengths: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     groups: list[np.ndarray] = field(default_factory=list)  # poem: row indices of each batch
-    n_tokens: int = 0  # target tokens that count (padding excluded)
+    n_tokens: int = 0  # target tokens that count (no padding, no <bos> target)
     dropped: int = 0  # poems left out (poem mode: longer than seq_len)
 
     def num_batches(self) -> int:
@@ -63,10 +63,14 @@ class Batches:
         return g, int(self.lengths[g].max()) - 1
 
     def batch(self, epoch: int, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-        """(x, y, mask) of batch ``i``: x, y (B, T) int64; mask (B, T) float32 (None in stream)."""
+        """(x, y, mask) of batch ``i``: x, y (B, T) int64; mask (B, T) float32, 1 where y counts.
+
+        Stream: 0 on ``<bos>`` targets; poem: 0 on padding (``y`` never holds ``<bos>`` there).
+        """
         if self.mode == "stream":
             start, stop = self.window(epoch, i)  # type: ignore[misc]
-            return self.x[:, start:stop], self.y[:, start:stop], None
+            y = self.y[:, start:stop]
+            return self.x[:, start:stop], y, (y != BOS).astype(np.float32)
         g, width = self.window(epoch, i)  # type: ignore[misc]
         block = self.rows[g, : width + 1]  # (B, T + 1)
         x, y = block[:, :-1], block[:, 1:]
@@ -95,7 +99,7 @@ def _stream(encoded: list[np.ndarray], B: int, T: int) -> Batches:
     x = tokens[: B * L].reshape(B, L)  # (B, L)
     y = tokens[1 : B * L + 1].reshape(B, L)  # (B, L), next token
     return Batches("stream", B, T, x=np.ascontiguousarray(x), y=np.ascontiguousarray(y),
-                   n_tokens=int(B * L))
+                   n_tokens=int((y != BOS).sum()))
 
 
 def _poem(encoded: list[np.ndarray], B: int, T: int, seed: int) -> Batches:

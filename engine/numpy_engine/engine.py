@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import numpy as np
 
+from engine.base import carry_from_arrays, carry_to_arrays
 from engine.checkpoint import CheckpointError
 from engine.config import RunConfig
 from engine.corpus.batching import Batches
@@ -23,12 +25,19 @@ def numpy_dtype(precision: str) -> type:
 class NumpyEngine:
     """Trains the LSTM language model with hand-written BPTT and optimizers.
 
-    Gradient accumulation: :meth:`train_batch` adds each batch's gradient of its *mean* token
-    loss; :meth:`apply_update` divides the sum by the number of batches accumulated (so the
-    update uses the average over those batches), clips the result to a global L2 norm of
-    ``optim.clip`` (as ``torch.nn.utils.clip_grad_norm_``), and steps the optimizer. The trainer
-    calls it every ``optim.accum`` batches, or once at the end of each epoch when ``accum`` is 0
-    (full-batch gradient descent).
+    Gradient accumulation: with batches b = 1..k of n_b counted target tokens since the last
+    update, :meth:`train_batch` adds the gradient of each batch's *summed* token loss, and
+    :meth:`apply_update` divides by the total count, so the step follows the mean over every
+    counted token of the k batches (batches of different sizes weigh by their tokens)::
+
+        g = (1 / sum_b n_b) * sum_b grad sum_{t in b} -log p(y_t)
+
+    It then clips g to a global L2 norm of ``optim.clip`` (as ``torch.nn.utils.clip_grad_norm_``)
+    and steps the optimizer. The trainer calls it every ``optim.accum`` batches, or once at the
+    end of each epoch when ``accum`` is 0 (full-batch gradient descent).
+
+    Stream mode carries the training split's (h, c) from one window to the next;
+    :meth:`carry_state` / :meth:`set_carry_state` expose it for checkpoints.
 
     Dropout masks come from this engine's own ``np.random.Generator`` (seeded from
     ``train.seed``), whose state :meth:`rng_state` exposes for checkpoints.
@@ -44,8 +53,9 @@ class NumpyEngine:
         self.model = LanguageModel(config.model.layers, self.dtype)
         self.optimizer = Optimizer(config.optim, self.params)
         self.rng = np.random.default_rng([config.train.seed, 1])  # dropout only
-        self.grads: dict[str, np.ndarray] = {}  # valid while accumulated > 0
+        self.grads: dict[str, np.ndarray] = {}  # gradient of the summed loss; while accumulated
         self.accumulated = 0  # batches added to ``grads`` since the last update
+        self.accumulated_tokens = 0.0  # their counted target tokens (the divisor of the update)
         self.last_grad_norm = 0.0  # global norm before clipping, of the last update
         self._batches: dict[str, Batches] = {}
         self._carry: dict[str, State | None] = {}  # stream mode: state between windows
@@ -69,23 +79,27 @@ class NumpyEngine:
         state = self._state_for(key, batches, i, x.shape[0])
         out, cache = self.model.forward(self.params, x, y, mask, state,
                                         self.config.model.dropout, self.rng)
-        grads = self.model.backward(1.0, cache)  # fresh arrays: safe to keep
+        # the model's backward is of dout * mean loss: dout = count makes it the summed loss
+        # (count / count is exactly 1.0, so no rounding is added)
+        grads = self.model.backward(max(out.count, 1.0), cache)  # fresh arrays: safe to keep
         if self.accumulated == 0:
             self.grads = grads
         else:
             for k, g in grads.items():
                 self.grads[k] += g
         self.accumulated += 1
-        self._carry[key] = out.state
+        self.accumulated_tokens += out.count
+        if batches.mode == "stream":
+            self._carry[key] = out.state  # into the next window (poems start from zeros)
         self._loss_sum += out.loss_sum
         self._loss_count += int(round(out.count))
 
     def apply_update(self, lr: float) -> None:
         if self.accumulated == 0:
             return
-        if self.accumulated > 1:
-            for g in self.grads.values():
-                g *= 1.0 / self.accumulated
+        n = max(self.accumulated_tokens, 1.0)  # mean over every counted token
+        for g in self.grads.values():
+            g /= n
         norm = math.sqrt(sum(float(np.vdot(g, g)) for g in self.grads.values()))
         self.last_grad_norm = norm
         clip = self.config.optim.clip
@@ -95,14 +109,15 @@ class NumpyEngine:
                 for g in self.grads.values():
                     g *= coef
         self.optimizer.step(self.params, self.grads, lr)
-        self.accumulated = 0
+        self.accumulated, self.accumulated_tokens = 0, 0.0
 
     def pop_train_loss(self) -> tuple[float, int]:
         out = (self._loss_sum, self._loss_count)
         self._loss_sum, self._loss_count = 0.0, 0
         return out
 
-    def evaluate(self, key: str, max_batches: int = 0) -> tuple[float, int]:
+    def evaluate(self, key: str, max_batches: int = 0,
+                 stop: Callable[[], bool] | None = None) -> tuple[float, int]:
         batches = self._batches[key]
         n = batches.num_batches()
         if max_batches:
@@ -110,6 +125,8 @@ class NumpyEngine:
         total, count = 0.0, 0
         state: State | None = None
         for i in range(n):
+            if stop is not None and stop():
+                break
             x, y, mask = batches.batch(0, i)
             if batches.mode != "stream" or (state is not None and state[0][0].shape[0] != len(x)):
                 state = None
@@ -118,6 +135,16 @@ class NumpyEngine:
             total += out.loss_sum
             count += int(round(out.count))
         return total, count
+
+    def carry_state(self, key: str = "train") -> dict[str, np.ndarray]:
+        """Stream mode: the (h, c) carried into the next window of ``key``; {} when none."""
+        state = self._carry.get(key)
+        return {} if state is None else carry_to_arrays(state)
+
+    def set_carry_state(self, tensors: dict[str, np.ndarray], key: str = "train") -> None:
+        """Restore what :meth:`carry_state` returned (from either engine); {} means none."""
+        self._carry[key] = carry_from_arrays(tensors, self.config.model.layers,
+                                             self.config.model.hidden_dim, self.dtype)
 
     # -- inference ------------------------------------------------------------------------
     def initial_state(self, batch: int) -> State:

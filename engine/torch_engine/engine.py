@@ -2,26 +2,31 @@
 
 One training step on batch b of n_b counted target tokens::
 
-    loss_b = sum_t CE(logits_t, y_t) * mask_t          (sum over the batch's real tokens)
-    grad  += d(loss_b / n_b) / d theta                  (the gradient of the batch's mean)
+    loss_b = sum_t CE(logits_t, y_t) * mask_t          (sum over the batch's counted tokens)
+    grad  += d loss_b / d theta,     n += n_b          (the summed loss; n stays on the device)
 
-and :meth:`apply_update` averages the k accumulated gradients (grad / k), clips them to a
-global norm, and steps the optimizer; exactly what the NumPy engine does. The loss sum and the
-token count stay on the device until :meth:`pop_train_loss` reads them (one sync).
+and :meth:`apply_update` divides by n (so k accumulated batches give the gradient of the mean
+over all their tokens, batches weighing by their token counts), clips to a global norm, and
+steps the optimizer; exactly what the NumPy engine does. ``mask`` is ``y != PAD`` in poem mode
+and ``y != BOS`` in stream mode (a ``<bos>`` after ``<eos>`` is certain; it never counts), both
+as ``ignore_index``. The loss sum and the token count stay on the device until
+:meth:`pop_train_loss` reads them (one sync).
 """
 
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from engine.base import carry_from_arrays, carry_to_arrays
 from engine.checkpoint import CheckpointError
 from engine.config import RunConfig
-from engine.corpus.batching import PAD, Batches
+from engine.corpus.batching import BOS, PAD, Batches
 from engine.init import init_params
 from engine.torch_engine.data import DeviceBatches
 from engine.torch_engine.device import resolve_placement
@@ -53,8 +58,8 @@ class TorchEngine:
         self._carry: dict[str, HiddenState] = {}  # stream mode: detached (h, c) per split
         acc_dtype = torch.float32 if self.device.type == "mps" else torch.float64
         self._loss_sum = torch.zeros((), device=self.device, dtype=acc_dtype)
-        self._tokens_dev = torch.zeros((), device=self.device, dtype=torch.int64)  # poem mode
-        self._tokens_host = 0  # stream mode: counts are known without asking the device
+        self._tokens_dev = torch.zeros((), device=self.device, dtype=torch.int64)  # to report
+        self._accum_tokens = torch.zeros((), device=self.device, dtype=torch.int64)  # to divide
         self._accumulated = 0  # batches since the last update
         self.updates = 0  # optimizer steps taken (saved as the optimizer's "step")
         self._grad_norm: torch.Tensor | None = None  # before clipping, of the last update
@@ -66,16 +71,15 @@ class TorchEngine:
 
     def _loss(
         self, data: DeviceBatches, epoch: int, i: int, state: HiddenState | None
-    ) -> tuple[torch.Tensor, torch.Tensor | int, HiddenState]:
+    ) -> tuple[torch.Tensor, torch.Tensor, HiddenState]:
         """(loss sum, counted tokens, next state) of batch i; autocast as the precision says."""
         if data.mode == "stream":
             x, y = data.stream_window(i)  # (B, T)
-            count: torch.Tensor | int = y.numel()
-            ignore = -100  # a stream has no padding
+            ignore = BOS  # the certain <bos> after each <eos>; a stream has no padding
         else:
             x, y = data.poem_block(epoch, i)  # (B, T)
-            count = (y != PAD).sum()
             ignore = PAD
+        count = (y != ignore).sum()  # on the device: no sync
         if state is None:
             state = self.model.zero_state(x.shape[0])
         with self.placement.autocast():
@@ -92,11 +96,9 @@ class TorchEngine:
         loss, count, state = self._loss(data, epoch, i, state)
         if data.mode == "stream":
             self._carry[key] = (state[0].detach(), state[1].detach())
-            self._tokens_host += int(count)
-            (loss / int(count)).backward()
-        else:
-            self._tokens_dev += count
-            (loss / count.clamp(min=1)).backward()
+        loss.backward()  # the summed loss: apply_update divides by all the batches' tokens
+        self._tokens_dev += count
+        self._accum_tokens += count
         self._loss_sum += loss.detach()
         self._accumulated += 1
 
@@ -104,8 +106,8 @@ class TorchEngine:
         if self._accumulated == 0:
             return
         grads = [p.grad for p in self._params if p.grad is not None]
-        if self._accumulated > 1 and grads:
-            torch._foreach_div_(grads, float(self._accumulated))  # mean over the k batches
+        if grads:  # mean over every counted token of the k batches, without a sync
+            torch._foreach_div_(grads, self._accum_tokens.clamp(min=1).to(grads[0].dtype))
         if self.config.optim.clip > 0:  # g <- g * min(1, clip / (||g|| + 1e-6))
             self._grad_norm = torch.nn.utils.clip_grad_norm_(self._params, self.config.optim.clip)
         else:
@@ -115,6 +117,7 @@ class TorchEngine:
         self.optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)
         self._accumulated = 0
+        self._accum_tokens.zero_()
         self.updates += 1
 
     @property
@@ -124,33 +127,53 @@ class TorchEngine:
 
     def pop_train_loss(self) -> tuple[float, int]:
         loss = float(self._loss_sum.item())  # the one device sync
-        tokens = self._tokens_host + int(self._tokens_dev.item())
+        tokens = int(self._tokens_dev.item())
         self._loss_sum.zero_()
         self._tokens_dev.zero_()
-        self._tokens_host = 0
         return loss, tokens
 
     # --------------------------------------------------------------- inference
     @torch.no_grad()
-    def evaluate(self, key: str, max_batches: int = 0) -> tuple[float, int]:
+    def evaluate(self, key: str, max_batches: int = 0,
+                 stop: Callable[[], bool] | None = None) -> tuple[float, int]:
         data = self._data[key]
         n = data.n if max_batches <= 0 else min(max_batches, data.n)
         was_training = self.model.training
         self.model.eval()
         total = torch.zeros((), device=self.device, dtype=self._loss_sum.dtype)
-        tokens_dev = torch.zeros((), device=self.device, dtype=torch.int64)
-        tokens_host = 0
+        tokens = torch.zeros((), device=self.device, dtype=torch.int64)
         state: HiddenState | None = None
         for i in range(n):
+            if stop is not None and stop():
+                break
             loss, count, next_state = self._loss(data, 0, i, state)
             total += loss
+            tokens += count
             if data.mode == "stream":
-                tokens_host += int(count)
                 state = next_state  # carried through the split
-            else:
-                tokens_dev += count
         self.model.train(was_training)
-        return float(total.item()), tokens_host + int(tokens_dev.item())
+        return float(total.item()), int(tokens.item())
+
+    def carry_state(self, key: str = "train") -> dict[str, np.ndarray]:
+        """Stream mode: the (h, c) carried into the next window of ``key``; {} when none."""
+        carry = self._carry.get(key)
+        if carry is None:
+            return {}
+        h, c = (t.float().cpu().numpy() if t.dtype == torch.bfloat16 else t.cpu().numpy()
+                for t in carry)  # (L, B, H); safetensors' NumPy side has no bfloat16
+        return carry_to_arrays([(h[k], c[k]) for k in range(h.shape[0])])
+
+    def set_carry_state(self, tensors: dict[str, np.ndarray], key: str = "train") -> None:
+        """Restore what :meth:`carry_state` returned (from either engine); {} means none."""
+        mc = self.config.model
+        state = carry_from_arrays(tensors, mc.layers, mc.hidden_dim, np.float64)
+        if state is None:
+            self._carry.pop(key, None)
+            return
+        dtype, dev = self.placement.dtype, self.device
+        h = torch.from_numpy(np.stack([s[0] for s in state])).to(dev, dtype)  # (L, B, H)
+        c = torch.from_numpy(np.stack([s[1] for s in state])).to(dev, dtype)
+        self._carry[key] = (h, c)
 
     def initial_state(self, batch: int) -> State:
         dtype = np.float64 if self.placement.dtype == torch.float64 else np.float32
