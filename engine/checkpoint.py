@@ -84,6 +84,16 @@ def save_checkpoint(path: str | os.PathLike[str], ckpt: Checkpoint) -> Path:
     return final
 
 
+def is_complete(path: str | os.PathLike[str]) -> bool:
+    """True if ``path`` holds a whole checkpoint (model.safetensors and meta.json).
+
+    A cheap test for listing; a reader racing a save can still see it replaced between this
+    and :func:`load_checkpoint`, which then raises :class:`CheckpointError`.
+    """
+    root = Path(path)
+    return (root / "model.safetensors").is_file() and (root / "meta.json").is_file()
+
+
 def load_checkpoint(path: str | os.PathLike[str], *, optimizer: bool = True) -> Checkpoint:
     """Read a checkpoint directory; raises :class:`CheckpointError` with a one-line reason."""
     root = Path(path)

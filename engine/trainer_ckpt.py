@@ -10,7 +10,7 @@ import json
 import shutil
 from pathlib import Path
 
-from engine.checkpoint import Checkpoint, CheckpointError, save_checkpoint
+from engine.checkpoint import Checkpoint, CheckpointError, is_complete, save_checkpoint
 
 
 class CheckpointKeeper:
@@ -42,9 +42,15 @@ class CheckpointKeeper:
 
     def steps(self) -> list[Path]:
         """Complete step checkpoints, oldest first."""
-        found = [p for p in self.root.glob("step-*") if (p / "meta.json").is_file()
-                 and (p / "model.safetensors").is_file()]
-        return sorted(found, key=lambda p: p.name)
+        return sorted((p for p in self.root.glob("step-*") if is_complete(p)),
+                      key=lambda p: p.name)
+
+    def discard_after(self, step: int) -> bool:
+        """Remove the step checkpoints later than ``step`` (a failed run's unchecked ones)."""
+        late = [p for p in self.steps() if int(p.name.split("-")[1]) > step]
+        for p in late:
+            shutil.rmtree(p, ignore_errors=True)
+        return bool(late)
 
     def latest(self) -> Path | None:
         steps = self.steps()
@@ -52,7 +58,7 @@ class CheckpointKeeper:
 
     def best(self) -> Path | None:
         path = self.root / "best"
-        return path if (path / "meta.json").is_file() else None
+        return path if is_complete(path) else None
 
 
 def checkpoint_step(path: Path) -> int:

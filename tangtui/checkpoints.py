@@ -1,27 +1,40 @@
 """Which checkpoint a command composes with: a run's, the newest finished run's, or the starter.
 
 Read-only: it never creates or cleans checkpoint directories, so it is safe while a trainer is
-writing the same run.
+writing the same run. A live trainer replaces ``best`` by two renames, so a reader can find it
+gone or swapped between reading meta.json and model.safetensors: :func:`load_retrying` locates
+and loads again once when that happens.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
+from engine.checkpoint import CheckpointError, is_complete
 from tangtui.errors import TangtuiError
 
-
-def _complete(path: Path) -> bool:
-    return (path / "meta.json").is_file() and (path / "model.safetensors").is_file()
+P = TypeVar("P")
+T = TypeVar("T")
 
 
 def run_checkpoint(run_dir: Path) -> Path | None:
     """A run's ``checkpoints/best`` (lowest held-out perplexity), else its newest step one."""
     root = Path(run_dir) / "checkpoints"
-    if _complete(root / "best"):
+    if is_complete(root / "best"):
         return root / "best"
-    steps = sorted(p for p in root.glob("step-*") if _complete(p))
+    steps = sorted(p for p in root.glob("step-*") if is_complete(p))
     return steps[-1] if steps else None
+
+
+def load_retrying(locate: Callable[[], P], load: Callable[[P], T]) -> T:
+    """``load(locate())``, once more from a fresh ``locate()`` if the first try failed with
+    :class:`CheckpointError` or ``OSError`` (the trainer renamed the checkpoint meanwhile)."""
+    try:
+        return load(locate())
+    except (CheckpointError, OSError):
+        return load(locate())
 
 
 def find_checkpoint(ref: str | None = None) -> tuple[Path, str]:
@@ -34,7 +47,7 @@ def find_checkpoint(ref: str | None = None) -> tuple[Path, str]:
 
     if ref:
         as_path = Path(ref).expanduser()
-        if _complete(as_path):
+        if is_complete(as_path):
             return as_path, str(as_path)
         store = Store()
         run = store.get_run(ref)

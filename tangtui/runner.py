@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from tangtui.errors import TangtuiError
-from tangtui.run_lock import RunLock, lock_holder
+from tangtui.run_lock import RunLock, is_locked, lock_holder
 from tangtui.store import HEARTBEAT_EVERY, Store, StoreError, now_iso
 
 LOG_NAME = "train.log"
@@ -200,10 +200,17 @@ def start_detached(store: Store, config: Any, name: str | None = None) -> tuple[
 def request_stop(store: Store, run_id: str) -> int:
     """Send SIGTERM to the trainer of ``run_id`` (it checkpoints, then ends ``stopped``); its pid.
 
-    Raises :class:`TangtuiError` when no trainer holds the run's lock.
+    Only to the process that holds the run's lock (never to a stale pid of a killed trainer
+    that the system may have given to another process). Raises :class:`TangtuiError` when no
+    trainer holds the run's lock.
     """
     run = store.get_run(run_id)
-    pid = lock_holder(store.run_dir(run.id))
+    run_dir = store.run_dir(run.id)
+    pid = lock_holder(run_dir)  # verified: the process has the lock file open
+    deadline = time.monotonic() + 1.0
+    while pid is None and is_locked(run_dir) and time.monotonic() < deadline:
+        time.sleep(0.02)  # a trainer that has just taken the lock writes its pid next
+        pid = lock_holder(run_dir)
     if not pid:
         raise TangtuiError(f"run {run.name} is not training (status {run.display_status})")
     try:

@@ -10,7 +10,7 @@ never block the writer (nor the writer the readers). Every connection sets a bus
 
 Read API (what the app and ``tangtui runs/metrics/watch`` use)::
 
-    store = Store()                      # or Store(root) / open_store(); StoreError if unusable
+    store = Store()                      # or Store(root); StoreError if unusable
     store.list_runs() -> list[Run]       # newest first
     store.get_run(ref) -> Run            # ref = id, name or unique id prefix; StoreError if none
     store.find_run(ref) -> Run | None
@@ -21,6 +21,7 @@ Read API (what the app and ``tangtui runs/metrics/watch`` use)::
     store.latest_samples(run_id) -> list[Sample]          # the newest sample round
     store.save_poem(text, run_id=None, settings={}) -> SavedPoem
     store.list_poems(run_id=None) -> list[SavedPoem]; store.delete_poem(poem_id) -> bool
+    store.delete_run(run_id)             # refused (TangtuiError) while a trainer holds its lock
     store.data_version() -> int          # changes whenever *another* connection commits:
                                          # poll it a few times a second, re-read when it moves
 
@@ -33,6 +34,9 @@ trainer process exists (checked by pid on this host) and its heartbeat (written 
 :data:`HEARTBEAT_EVERY` s) is younger than :data:`HEARTBEAT_STALE` s; ``"dead"`` when the status
 says it runs but it does not (killed, crashed, machine rebooted); ``"ended"`` for ``finished``,
 ``stopped`` and ``failed``. ``run.display_status`` shows ``dead`` in place of a stale status.
+
+The history rows live in :mod:`tangtui.store_history`, saved poems in :mod:`tangtui.store_poems`
+(mixins of :class:`Store`), the row types in :mod:`tangtui.store_rows`.
 """
 
 from __future__ import annotations
@@ -51,6 +55,9 @@ from pathlib import Path
 from typing import Any
 
 from tangtui.paths import data_home
+from tangtui.run_lock import RunLock, RunLockedError, training_error
+from tangtui.store_history import HistoryMixin
+from tangtui.store_poems import PoemsMixin, orphan_poems
 from tangtui.store_rows import (
     ACTIVE,
     HEARTBEAT_EVERY,
@@ -69,7 +76,7 @@ from tangtui.store_rows import (
 
 __all__ = ["ACTIVE", "HEARTBEAT_EVERY", "HEARTBEAT_STALE", "STATUSES", "EvalRow", "MetricRow",
            "Run", "Sample", "SavedPoem", "Store", "StoreError", "check_run_id", "check_run_name",
-           "now_iso", "open_store"]
+           "now_iso"]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -101,7 +108,7 @@ CREATE TABLE IF NOT EXISTS poems (
 _RUN_COLS = [f for f in Run.__dataclass_fields__]
 
 
-class Store:
+class Store(HistoryMixin, PoemsMixin):
     """A connection to the store; thread-safe (one connection, one lock)."""
 
     def __init__(self, root: str | os.PathLike[str] | None = None) -> None:
@@ -131,14 +138,23 @@ class Store:
         with self._lock:
             try:
                 self._db.execute("BEGIN IMMEDIATE")
-                try:
-                    yield self._db
-                except BaseException:
-                    self._db.execute("ROLLBACK")
-                    raise
-                self._db.execute("COMMIT")
             except sqlite3.Error as exc:
                 raise StoreError(f"cannot write the run store at {self.root}: {exc}") from None
+            try:
+                yield self._db
+                self._db.execute("COMMIT")
+            except BaseException as exc:
+                # also when COMMIT itself failed (busy, disk full): a transaction left open
+                # would make every later BEGIN fail ("cannot start a transaction within ...")
+                if self._db.in_transaction:
+                    try:
+                        self._db.execute("ROLLBACK")
+                    except sqlite3.Error:
+                        pass
+                if isinstance(exc, sqlite3.Error):
+                    raise StoreError(f"cannot write the run store at {self.root}: "
+                                     f"{exc}") from None
+                raise
 
     def _query(self, sql: str, params: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
         with self._lock:
@@ -249,108 +265,23 @@ class Store:
             db.execute("UPDATE runs SET heartbeat = ? WHERE id = ?", (time.time(), run_id))
 
     def delete_run(self, run_id: str) -> None:
-        """Remove a run's rows and its directory (the caller checks it is not running)."""
-        with self._tx() as db:
-            for table in ("metrics", "evals", "samples"):
-                db.execute(f"DELETE FROM {table} WHERE run_id = ?", (run_id,))
-            db.execute("DELETE FROM runs WHERE id = ?", (run_id,))
-        shutil.rmtree(self.run_dir(run_id), ignore_errors=True)
+        """Remove a run's rows and directory, unless a trainer holds its lock (TangtuiError).
 
-    # -- history ----------------------------------------------------------------------------
-
-    def add_metrics(self, run_id: str, rows: Iterable[MetricRow]) -> None:
-        """Insert train rows; a row at an existing step replaces it (a retrained step)."""
-        with self._tx() as db:
-            db.executemany("INSERT OR REPLACE INTO metrics VALUES (?, ?, ?, ?, ?, ?, ?)",
-                           [(run_id, r.step, r.epoch, r.train_loss, r.lr, r.tokens_per_s, r.time)
-                            for r in rows])
-
-    def add_eval(self, run_id: str, row: EvalRow) -> None:
-        """Insert an eval row and keep ``runs.best_test_ppl``/``best_step`` up to date."""
-        with self._tx() as db:
-            db.execute("INSERT OR REPLACE INTO evals VALUES (?, ?, ?, ?, ?, ?, ?)",
-                       (run_id, row.step, row.epoch, row.test_loss, row.test_ppl, row.tokens,
-                        row.time))
-            _refresh_best(db, run_id)
-
-    def add_samples(self, run_id: str, step: int, samples: Iterable[tuple[str, str]]) -> None:
-        """Store one round of (prompt, text) samples taken at ``step``."""
-        t = time.time()
-        with self._tx() as db:
-            db.execute("DELETE FROM samples WHERE run_id = ? AND step = ?", (run_id, step))
-            db.executemany("INSERT INTO samples VALUES (?, ?, ?, ?, ?, ?)",
-                           [(run_id, step, i, p, s, t) for i, (p, s) in enumerate(samples)])
-
-    def truncate_after(self, run_id: str, step: int) -> None:
-        """Drop every row after ``step`` (they will be retrained) and bump ``attempt``."""
-        with self._tx() as db:
-            for table in ("metrics", "evals", "samples"):
-                db.execute(f"DELETE FROM {table} WHERE run_id = ? AND step > ?", (run_id, step))
-            db.execute("UPDATE runs SET attempt = attempt + 1, step = ? WHERE id = ?",
-                       (step, run_id))
-            _refresh_best(db, run_id)
-
-    def metrics(self, run_id: str, since: int = -1) -> list[MetricRow]:
-        rows = self._query("SELECT step, epoch, train_loss, lr, tokens_per_s, time FROM metrics "
-                           "WHERE run_id = ? AND step > ? ORDER BY step", (run_id, since))
-        return [MetricRow(*r) for r in rows]
-
-    def evals(self, run_id: str, since: int = -1) -> list[EvalRow]:
-        rows = self._query("SELECT step, epoch, test_loss, test_ppl, tokens, time FROM evals "
-                           "WHERE run_id = ? AND step > ? ORDER BY step", (run_id, since))
-        return [EvalRow(*r) for r in rows]
-
-    def history(self, run_id: str, since: int = -1) -> list[dict[str, Any]]:
-        """Train and eval rows merged by step (the rows of ``tangtui metrics``)."""
-        merged: dict[int, dict[str, Any]] = {}
-        for m in self.metrics(run_id, since):
-            merged[m.step] = {"step": m.step, "epoch": m.epoch, "train_loss": m.train_loss,
-                              "test_loss": None, "test_ppl": None, "lr": m.lr,
-                              "tokens_per_s": m.tokens_per_s}
-        for e in self.evals(run_id, since):
-            row = merged.setdefault(e.step, {"step": e.step, "epoch": e.epoch,
-                                             "train_loss": None, "lr": None,
-                                             "tokens_per_s": None})
-            row["test_loss"], row["test_ppl"] = e.test_loss, e.test_ppl
-        return [merged[s] for s in sorted(merged)]
-
-    def latest_samples(self, run_id: str) -> list[Sample]:
-        rows = self._query("SELECT step, prompt, text FROM samples WHERE run_id = ? AND step = "
-                           "(SELECT MAX(step) FROM samples WHERE run_id = ?) ORDER BY idx",
-                           (run_id, run_id))
-        return [Sample(*r) for r in rows]
-
-    # -- saved poems ------------------------------------------------------------------------
-
-    def save_poem(self, text: str, run_id: str | None = None,
-                  settings: dict[str, Any] | None = None) -> SavedPoem:
-        created = now_iso()
-        settings = settings or {}
-        with self._tx() as db:
-            cur = db.execute("INSERT INTO poems (run_id, text, settings, created) "
-                             "VALUES (?, ?, ?, ?)",
-                             (run_id, text, json.dumps(settings, ensure_ascii=False), created))
-            poem_id = int(cur.lastrowid or 0)
-        return SavedPoem(poem_id, run_id, text, settings, created)
-
-    def list_poems(self, run_id: str | None = None) -> list[SavedPoem]:
-        sql = "SELECT id, run_id, text, settings, created FROM poems"
-        rows = (self._query(sql + " WHERE run_id = ? ORDER BY id DESC", (run_id,)) if run_id
-                else self._query(sql + " ORDER BY id DESC"))
-        return [SavedPoem(r[0], r[1], r[2], json.loads(r[3] or "{}"), r[4]) for r in rows]
-
-    def delete_poem(self, poem_id: int) -> bool:
-        with self._tx() as db:
-            return db.execute("DELETE FROM poems WHERE id = ?", (poem_id,)).rowcount > 0
-
-
-def _refresh_best(db: sqlite3.Connection, run_id: str) -> None:
-    best = db.execute("SELECT test_ppl, step FROM evals WHERE run_id = ? AND test_ppl IS NOT NULL "
-                      "ORDER BY test_ppl, step LIMIT 1", (run_id,)).fetchone()
-    db.execute("UPDATE runs SET best_test_ppl = ?, best_step = ? WHERE id = ?",
-               (best[0] if best else None, best[1] if best else None, run_id))
-
-
-def open_store(root: str | os.PathLike[str] | None = None) -> Store:
-    """The store under ``root`` (default: ``data_home()``)."""
-    return Store(root)
+        The lock is held while deleting, so no trainer can start on the run meanwhile. Its saved
+        poems are kept (see :func:`tangtui.store_poems.orphan_poems`).
+        """
+        run = self.get_run(run_id)
+        lock = RunLock(self.run_dir(run.id))
+        try:
+            lock.acquire()
+        except RunLockedError as exc:
+            raise training_error(run.name, exc.pid) from None
+        try:
+            with self._tx() as db:
+                for table in ("metrics", "evals", "samples"):
+                    db.execute(f"DELETE FROM {table} WHERE run_id = ?", (run.id,))
+                orphan_poems(db, run.id, run.name)
+                db.execute("DELETE FROM runs WHERE id = ?", (run.id,))
+            shutil.rmtree(self.run_dir(run.id), ignore_errors=True)
+        finally:
+            lock.release()

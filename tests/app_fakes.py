@@ -88,6 +88,12 @@ class FakeStore:
             run = self.get_run(run_id)
             run.step = step
 
+    def append_eval(self, run_id: str, step: int) -> None:
+        """Simulate an evaluation at ``step`` finishing (after its train row was logged)."""
+        loss = _curve(step) + 0.2
+        with self.lock:
+            self.eval_rows[run_id].append(EvalRow(step, 1, loss, math.exp(loss), 1000, 0.0))
+
     def list_runs(self) -> list[Run]:
         with self.lock:
             return list(self.runs)
@@ -103,7 +109,8 @@ class FakeStore:
             return [m for m in self.rows.get(run_id, []) if m.step > since]
 
     def evals(self, run_id: str, since: int = -1) -> list[EvalRow]:
-        return [e for e in self.eval_rows.get(run_id, []) if e.step > since]
+        with self.lock:
+            return [e for e in self.eval_rows.get(run_id, []) if e.step > since]
 
     def latest_samples(self, run_id: str) -> list[Sample]:
         return list(self.samples.get(run_id, []))

@@ -1,24 +1,31 @@
-"""The Monitor pane watches a real run, started in another process, update live."""
+"""The Monitor pane follows a real run, started in another process, live; then stops it."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from pathlib import Path
 
 from tangtui.app import make_app
+from tangtui.errors import TangtuiError
+from tangtui.runner import request_stop
 from tangtui.store import Store
 from tangtui.ui.monitor_pane import MonitorPane
 from tangtui.ui.run_control import ProcessRunControl
 
 
-async def test_monitor_follows_a_detached_trainer(tmp_path: Path) -> None:
+async def test_monitor_follows_a_detached_trainer_and_stops_it(tmp_path: Path) -> None:
     from engine.config import RunConfig
     from engine.presets import apply_preset
 
     home = Path(os.environ["TANGTUI_HOME"])
     cfg = apply_preset(RunConfig(), "tiny")
-    cfg.train.steps = 60
+    # far more steps than the test waits for, so however fast the machine, the run is still
+    # going while the curve is watched growing; the test stops it with the `s` key
+    cfg.train.steps = 100_000
+    cfg.train.eval_every = 5
+    cfg.train.checkpoint_every = 1000
     runner = ProcessRunControl(home)
     run_id = runner.start(cfg.to_dict(), name="live-test")
     store = Store(home)
@@ -27,22 +34,33 @@ async def test_monitor_follows_a_detached_trainer(tmp_path: Path) -> None:
         async with app.run_test(size=(80, 24)) as pilot:
             await pilot.pause(0.2)
             await pilot.press("m")
-            seen: list[int] = []
+            pane = app.query_one(MonitorPane)
+            seen: list[int] = []  # the last train step at each poll that moved it
             deadline = time.monotonic() + 90
             while time.monotonic() < deadline:
                 await pilot.pause(0.25)
-                pane = app.query_one(MonitorPane)
                 trace = pane.traces.get(run_id)
                 if trace and trace.train and (not seen or trace.train[-1][0] != seen[-1]):
                     seen.append(trace.train[-1][0])
-                if trace and trace.run.status in ("finished", "failed", "stopped"):
+                if len(seen) >= 3 and trace and len(trace.test) >= 2:
                     break
             assert pane.run_ids == [run_id]
-            assert trace is not None and trace.run.status == "finished", trace and trace.run
-            steps = [s for s, _ in trace.train]
-            assert steps == sorted(set(steps)) and steps[-1] == 60
-            assert len(seen) >= 2, seen  # the curve grew while we watched
-            assert trace.test and app.query_one("#monitor-plot").series["test"]
-            assert "finished" in str(app.query_one("#monitor-status").render())
+            assert len(seen) >= 3 and seen == sorted(seen), seen  # it grew while we watched
+            await pilot.press("s")
+            while time.monotonic() < deadline:
+                await pilot.pause(0.25)
+                trace = pane.traces[run_id]
+                if trace.run.status != "running":
+                    break
+            trace = pane.traces[run_id]
+            assert trace.run.status == "stopped", trace.run
+            assert trace.run.reason == "stopped by SIGTERM"
+            # every point the store has, none twice, none skipped (train and test cursors)
+            assert [s for s, _ in trace.train] == [m.step for m in store.metrics(run_id)]
+            assert [s for s, _ in trace.test] == [e.step for e in store.evals(run_id)]
+            assert len(trace.test) >= 2 and app.query_one("#monitor-plot").series["test"]
+            assert "stopped" in str(app.query_one("#monitor-status").render())
     finally:
+        with contextlib.suppress(TangtuiError):  # never leave a trainer behind
+            request_stop(store, run_id)
         store.close()

@@ -27,6 +27,13 @@ async def open_monitor(pilot) -> MonitorPane:
     return pilot.app.query_one(MonitorPane)
 
 
+async def poll_now(pilot, pane: MonitorPane) -> None:
+    """One poll of the store, delivered (rather than waiting for the poll interval)."""
+    pane.poll()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
 async def test_follows_the_live_run_and_updates_live() -> None:
     app, store, _ = build()
     async with app.run_test(size=(80, 24)) as pilot:
@@ -45,6 +52,24 @@ async def test_follows_the_live_run_and_updates_live() -> None:
         assert [s for s, _ in pane.traces[LIVE].train][-3:] == [100, 110, 120]
         assert plot.series["train"][0][-1] == 120.0
         assert "step 120/400" in str(app.query_one("#monitor-status").render())
+
+
+async def test_an_evaluation_that_lands_after_its_train_row_is_not_skipped() -> None:
+    """The trainer logs the train row of step s, then evaluates at s for seconds: a poll in
+    between must not move the eval cursor past s."""
+    app, store, _ = build()
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = await open_monitor(pilot)
+        store.append(LIVE, 110)
+        store.append(LIVE, 150)  # logged; its evaluation still running
+        await poll_now(pilot, pane)
+        assert pane.traces[LIVE].train[-1][0] == 150
+        assert [s for s, _ in pane.traces[LIVE].test] == [50, 100]
+        store.append_eval(LIVE, 150)
+        await poll_now(pilot, pane)
+        trace = pane.traces[LIVE]
+        assert [s for s, _ in trace.test] == [e.step for e in store.evals(LIVE)] == [50, 100, 150]
+        assert app.query_one(CurvePlot).series["test"][0] == [50.0, 100.0, 150.0]
 
 
 async def test_log_y_and_perplexity_toggles() -> None:

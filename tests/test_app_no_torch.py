@@ -11,18 +11,11 @@ import textwrap
 from pathlib import Path
 
 from app_checkpoint import make_tiny_run
+from no_torch import BLOCK_TORCH
 
-SCRIPT = textwrap.dedent(
+SCRIPT = BLOCK_TORCH + textwrap.dedent(
     """
-    import asyncio, importlib.abc, json, sys
-
-    class _NoTorch(importlib.abc.MetaPathFinder):
-        def find_spec(self, name, path=None, target=None):
-            if name == "torch" or name.startswith("torch."):
-                raise ModuleNotFoundError("No module named 'torch'", name="torch")
-            return None
-
-    sys.meta_path.insert(0, _NoTorch())
+    import asyncio, json, sys
     from tangtui.app import make_app
     from textual.widgets import Select
 

@@ -93,3 +93,42 @@ async def test_stop_and_resume_go_through_the_runner() -> None:
         await pilot.pause(0.3)
         assert runner.calls[-1] == ("resume", "20250102-100000-bbbb")
         assert app.query_one(RunsPane).runs[1].status == "running"
+
+
+async def test_delete_is_refused_while_a_trainer_holds_the_lock() -> None:
+    """The run looks stopped (a stale status) but a trainer holds its lock: like `tangtui rm`,
+    the app's delete goes through the lock and refuses."""
+    from tangtui.run_lock import RunLock
+    from tangtui.store import Store
+
+    store = Store()
+    run = store.create_run({}, name="locked")
+    store.update_run(run.id, status="stopped")
+    poem = store.save_poem("春眠不觉晓", run.id, {"model": run.id})
+    app = make_app(store=store, corpus_loader=fake_corpus, generator=FakePoet(),
+                   runner=FakeRunner(FakeStore(empty=True)))
+    lock = RunLock(store.run_dir(run.id))
+    lock.acquire()
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause(0.3)
+            await pilot.press("x")
+            await pilot.pause()
+            assert isinstance(app.screen, ConfirmScreen)
+            await pilot.press("y")
+            await pilot.pause(0.5)
+            assert store.find_run(run.id) is not None
+            notes = [n.message for n in app._notifications]
+            assert any("locked is training" in n and "stop it first" in n for n in notes), notes
+            lock.release()
+            await pilot.press("x")
+            await pilot.pause()
+            await pilot.press("y")
+            await pilot.pause(0.5)
+            assert store.find_run(run.id) is None
+            assert app.query_one("#runs-table", DataTable).row_count == 0
+    finally:
+        lock.release()
+        store.close()
+    assert [(p.id, p.run_id, p.settings["run_name"]) for p in Store().list_poems()] == [
+        (poem.id, None, "locked")]

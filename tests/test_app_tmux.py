@@ -15,22 +15,33 @@ import pytest
 from app_checkpoint import make_tiny_run
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
-FIRST_SCREEN_S = 0.6  # the target; asserted with slack below because CI machines are shared
+FIRST_SCREEN_S = 0.6  # the target on a quiet machine; reported, and only loosely asserted
+FIRST_SCREEN_MAX_S = 10.0  # a bound that even a slow, shared 2-core CI machine meets
+WAIT_S = 30.0  # generous: each wait returns as soon as its pattern shows
+INPUT_FOCUSED = r"\^s Save poem *$"  # an input holds the keys: the footer shows no pane keys
+PANE_KEYS = r"Save poem r Runs"  # a widget that lets the pane keys through has focus
 
 
 def tmux(*args: str) -> str:
     return subprocess.run(["tmux", *args], capture_output=True, text=True, timeout=10).stdout
 
 
-def wait_for(session: str, pattern: str, timeout: float = 20.0) -> str:
+def wait_for(session: str, pattern: str, timeout: float = WAIT_S) -> str:
+    """Poll the screen until ``pattern`` (a multi-line regex) shows; the screen."""
     deadline = time.monotonic() + timeout
     screen = ""
     while time.monotonic() < deadline:
         screen = tmux("capture-pane", "-p", "-t", session)
-        if re.search(pattern, screen):
+        if re.search(pattern, screen, re.MULTILINE):
             return screen
         time.sleep(0.05)
     raise AssertionError(f"{pattern!r} never appeared; the screen was:\n{screen}")
+
+
+def press(session: str, key: str, then: str, literal: bool = False) -> str:
+    """Send one key, then wait until the screen shows its effect (no fixed sleeps)."""
+    tmux("send-keys", "-t", session, *(["-l"] if literal else []), key)
+    return wait_for(session, then)
 
 
 def test_start_compose_and_quit_in_tmux(tmp_path: Path) -> None:
@@ -46,37 +57,26 @@ def test_start_compose_and_quit_in_tmux(tmp_path: Path) -> None:
     try:
         wait_for(session, r"Runs r .*Compose p")
         wait_for(session, r"tiny-poet")  # the run table filled in from the store
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + WAIT_S
         while not log.exists() and time.monotonic() < deadline:
             time.sleep(0.05)
         wall, age = (float(x) for x in log.read_text().split())
-        print(f"first screen {age:.3f} s after the process started "
-              f"({wall - started:.3f} s after tmux was asked to start it)")
-        assert 0 < age < FIRST_SCREEN_S * 5, age  # slack: shared CI machines are slow
+        print(f"first screen {age:.3f} s after the process started (target {FIRST_SCREEN_S} s; "
+              f"{wall - started:.3f} s after tmux was asked to start it)")
+        assert 0 < age < FIRST_SCREEN_MAX_S, age
 
-        tmux("send-keys", "-t", session, "p")
-        wait_for(session, r"Generate")
-        time.sleep(0.3)
-        # shift+tab from the start field to the model menu, pick the tiny run, back to start
-        tmux("send-keys", "-t", session, "BTab")
-        time.sleep(0.2)
-        tmux("send-keys", "-t", session, "Enter")
-        wait_for(session, r"tiny-poet \(step 1\)")
-        tmux("send-keys", "-t", session, "Down")
-        time.sleep(0.1)
-        tmux("send-keys", "-t", session, "Enter")
-        time.sleep(0.2)
-        tmux("send-keys", "-t", session, "Tab")
-        time.sleep(0.2)
-        tmux("send-keys", "-t", session, "-l", "月")
-        time.sleep(0.2)
-        tmux("send-keys", "-t", session, "Enter")
-        screen = wait_for(session, r"1\. 月")  # the history holds the new poem
+        press(session, "p", r"Start\s+start words 月[\s\S]*" + INPUT_FOCUSED)
+        # shift+tab from the start field to the model menu, open it, pick the tiny run
+        press(session, "BTab", PANE_KEYS)
+        press(session, "Enter", r"tiny-poet \(step 1\)[\s\S]*Dismiss menu")
+        tmux("send-keys", "-t", session, "Down")  # keys are handled in order: no wait needed
+        press(session, "Enter", r"Model\s+tiny-poet \(step 1\)[\s\S]*" + PANE_KEYS)
+        press(session, "Tab", r"Start\s+start words 月[\s\S]*" + INPUT_FOCUSED)
+        press(session, "月", r"Start\s+月\s", literal=True)
+        screen = press(session, "Enter", r"1\. 月")  # the history holds the new poem
         assert re.search(r"月\S{4}，", screen), screen
 
-        tmux("send-keys", "-t", session, "Escape")
-        time.sleep(0.2)
-        tmux("send-keys", "-t", session, "q")
-        wait_for(session, r"EXITED-0")
+        press(session, "Escape", r"q Qu")  # out of the input: q quits again
+        press(session, "q", r"EXITED-0")
     finally:
         tmux("kill-session", "-t", session)

@@ -160,3 +160,64 @@ def test_form_must_be_known(capsys: pytest.CaptureFixture[str]) -> None:
     assert exc.value.code == 2 and "invalid choice: 'sonnet'" in capsys.readouterr().err
 
 
+
+
+def _race_best_once(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """The first checkpoint read finds `best` gone mid-read (the trainer renaming a new one
+    into place); returns the paths read."""
+    import shutil
+
+    import engine.generate as gen
+
+    real, reads = gen.load_checkpoint, []
+
+    def racing(path, **kw):
+        reads.append(Path(path))
+        if len(reads) == 1:
+            shutil.rmtree(path)  # between "best is complete" and reading its files
+        return real(path, **kw)
+
+    monkeypatch.setattr(gen, "load_checkpoint", racing)
+    return reads
+
+
+def test_a_best_checkpoint_replaced_while_reading_is_retried(
+        capsys: pytest.CaptureFixture[str], ckpt: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+
+    from tangtui.store import Store
+
+    run_id = _make_run("live", "running", ckpt)
+    best = Store().run_dir(run_id) / "checkpoints" / "best"
+    shutil.copytree(ckpt, best)
+    reads = _race_best_once(monkeypatch)
+    assert run_json(capsys, "--run", "live", "--seed", "1")[0]["text"]
+    assert [p.name for p in reads] == ["best", "step-00000010"]
+
+
+def test_the_app_poet_retries_a_replaced_best_checkpoint(
+        ckpt: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+
+    from tangtui.store import Store
+    from tangtui.ui.backends import ComposeRequest
+    from tangtui.ui.compose_backend import EnginePoet
+
+    run_id = _make_run("live", "running", ckpt)
+    store = Store()
+    shutil.copytree(ckpt, store.run_dir(run_id) / "checkpoints" / "best")
+    reads = _race_best_once(monkeypatch)
+    poems = EnginePoet(store.root).generate(ComposeRequest(model=run_id, seed=1))
+    assert poems[0].text and [p.name for p in reads] == ["best", "step-00000010"]
+
+
+def test_is_complete_needs_both_files(ckpt: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from engine.checkpoint import is_complete
+
+    assert is_complete(ckpt) and not is_complete(tmp_path / "missing")
+    half = tmp_path / "half"
+    shutil.copytree(ckpt, half)
+    (half / "model.safetensors").unlink()
+    assert not is_complete(half)

@@ -12,19 +12,7 @@ import sys
 import textwrap
 
 import pytest
-
-# Makes `import torch` fail as on a machine without it (a meta-path finder that refuses it).
-BLOCK_TORCH = textwrap.dedent(
-    """
-    import importlib.abc, sys
-    class _NoTorch(importlib.abc.MetaPathFinder):
-        def find_spec(self, name, path=None, target=None):
-            if name == "torch" or name.startswith("torch."):
-                raise ModuleNotFoundError("No module named 'torch'", name="torch")
-            return None
-    sys.meta_path.insert(0, _NoTorch())
-    """
-)
+from no_torch import BLOCK_TORCH
 
 HEADLESS = [
     "engine.corpus", "engine.config", "engine.checkpoint", "engine.base", "engine.init",

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from engine.trainer_ckpt import CheckpointKeeper, checkpoint_step
 from tangtui.store import Store
 
 TINY = ["corpus.forms=wujue", "corpus.max_poems=80", "model.embed_dim=16", "model.hidden_dim=16",
@@ -90,7 +91,13 @@ def test_kill_9_then_resume_gives_a_history_without_gaps_or_duplicates() -> None
              what="the run to look dead")
     before = store.get_run(info["id"])
     ckpt = before.checkpoint_step
-    assert ckpt is not None and (ckpt % 7 == 0 or ckpt % 10 == 0)  # every 7 and at evaluations
+    # the trainer checkpoints every checkpoint_every steps and at each evaluation (the run's
+    # own config says how often); a kill between a save and its store row leaves the disk ahead
+    train = before.config["train"]
+    every = [n for n in (train["checkpoint_every"], train["eval_every"]) if n]
+    latest = CheckpointKeeper(store.run_dir(info["id"])).latest()
+    assert ckpt is not None and latest is not None and checkpoint_step(latest) >= ckpt
+    assert all(any(s % n == 0 for n in every) for s in (ckpt, checkpoint_step(latest))), every
     tangtui("resume", info["id"])
     after = store.get_run(info["id"])
     assert after.status == "finished" and after.step == total and after.attempt == 1

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tangtui.errors import TangtuiError
+from tangtui.run_lock import RunLock
 from tangtui.store import (
     HEARTBEAT_STALE,
     EvalRow,
@@ -111,14 +113,62 @@ def test_samples_and_saved_poems() -> None:
     assert store.delete_poem(poem.id) and not store.delete_poem(poem.id)
 
 
-def test_delete_run_removes_rows_and_directory() -> None:
+def test_delete_run_removes_rows_and_directory_but_keeps_saved_poems() -> None:
     store = Store()
-    run = store.create_run({})
+    run = store.create_run({}, name="poet")
     store.add_metrics(run.id, rows([1]))
     (store.run_dir(run.id) / "checkpoints").mkdir()
+    poem = store.save_poem("床前明月光", run.id, {"model": run.id, "temperature": 0.8})
     store.delete_run(run.id)
     assert store.find_run(run.id) is None and not store.run_dir(run.id).exists()
     assert store.metrics(run.id) == []
+    kept = store.list_poems()
+    assert [p.id for p in kept] == [poem.id] and kept[0].run_id is None
+    assert kept[0].settings == {"model": run.id, "temperature": 0.8, "run_name": "poet"}
+
+
+def test_delete_run_is_refused_while_a_trainer_holds_the_lock() -> None:
+    store = Store()
+    run = store.create_run({}, name="busy")
+    store.update_run(run.id, status="stopped")  # a stale status: only the lock tells the truth
+    lock = RunLock(store.run_dir(run.id))
+    lock.acquire()
+    try:
+        with pytest.raises(TangtuiError, match=r"run busy is training \(pid \d+\); stop it"):
+            store.delete_run(run.id)
+        assert store.find_run(run.id) is not None and store.run_dir(run.id).is_dir()
+    finally:
+        lock.release()
+    store.delete_run(run.id)
+    assert store.find_run(run.id) is None
+
+
+class FlakyCommit:
+    """A connection whose next COMMIT fails as a busy database would."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db, self.fail = db, 1
+
+    def execute(self, sql: str, *args):
+        if sql == "COMMIT" and self.fail:
+            self.fail -= 1
+            raise sqlite3.OperationalError("database is locked")
+        return self.db.execute(sql, *args)
+
+    def __getattr__(self, name: str):
+        return getattr(self.db, name)
+
+
+def test_a_failed_commit_is_rolled_back_and_later_writes_work() -> None:
+    store = Store()
+    run = store.create_run({})
+    store._db = FlakyCommit(store._db)  # type: ignore[assignment]
+    with pytest.raises(StoreError, match="database is locked"):
+        store.add_metrics(run.id, rows([1]))
+    assert not store._db.in_transaction and store.metrics(run.id) == []
+    store.heartbeat(run.id)  # was: "cannot start a transaction within a transaction"
+    store.add_metrics(run.id, rows([2]))
+    assert [m.step for m in Store().metrics(run.id)] == [2]
 
 
 def test_liveness_from_status_pid_and_heartbeat() -> None:

@@ -16,14 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from tangtui import __version__
-
-USER_ERRORS: tuple[str, ...] = (
-    "tangtui.errors.TangtuiError",
-    "engine.config.ConfigError",
-    "engine.checkpoint.CheckpointError",
-    "engine.corpus.loader.CorpusError",
-    "engine.decode.DecodeError",
-)
+from tangtui.errors import is_user_error
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -43,11 +36,6 @@ def build_parser() -> argparse.ArgumentParser:
 def print_json(data: Any) -> None:
     """Write ``data`` as JSON to stdout (UTF-8, characters unescaped)."""
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
-
-
-def _is_user_error(exc: BaseException) -> bool:
-    names = {f"{c.__module__}.{c.__qualname__}" for c in type(exc).__mro__}
-    return bool(names & set(USER_ERRORS))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -72,7 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if os.environ.get("TANGTUI_DEBUG"):
             raise
         message = " ".join(str(exc).split()) or type(exc).__name__
-        if _is_user_error(exc):
+        if is_user_error(exc):
             print(f"tangtui: error: {message}", file=sys.stderr)
             return 2
         print(f"tangtui: internal error: {type(exc).__name__}: {message} "

@@ -54,15 +54,16 @@ def register(sub: Any) -> None:
 def cmd_generate(args: argparse.Namespace) -> int:
     from engine.decode import Sampling
     from engine.generate import PoemRequest, load_poet
-    from tangtui.checkpoints import find_checkpoint
+    from tangtui.checkpoints import find_checkpoint, load_retrying
     from tangtui.cli import print_json
 
-    path, label = find_checkpoint(args.run)
     if args.engine == "torch":
         import torch
 
         torch.set_num_threads(1)  # one token at a time: more threads only add contention
-    poet = load_poet(path, engine=args.engine, source=label)
+    poet = load_retrying(lambda: find_checkpoint(args.run),
+                         lambda found: load_poet(found[0], engine=args.engine, source=found[1]))
+    label = poet.source
     sampling = Sampling(temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
                         repetition_penalty=args.repetition_penalty)
     req = PoemRequest(form=args.form, start=args.start, prefix=args.prefix,

@@ -35,7 +35,8 @@ def register(sub: Any) -> None:
     p.set_defaults(func=cmd_stop)
 
     p = sub.add_parser("rm", help="delete runs with their checkpoints",
-                       description="Delete runs: their history and their directory.")
+                       description="Delete runs: their history and their directory. Refused while "
+                       "a trainer holds a run's lock. Poems saved from them are kept.")
     p.add_argument("runs", metavar="RUN", nargs="+", help="run id, name or unique id prefix")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_rm)
@@ -130,16 +131,14 @@ def cmd_stop(args: argparse.Namespace) -> int:
 
 def cmd_rm(args: argparse.Namespace) -> int:
     from tangtui.cli import print_json
-    from tangtui.run_lock import lock_holder
+    from tangtui.run_lock import is_locked, lock_holder, training_error
     from tangtui.store import Store
 
     store = Store()
     runs = [store.get_run(ref) for ref in args.runs]  # all must exist before any is removed
-    for run in runs:
-        pid = lock_holder(store.run_dir(run.id))
-        if pid:
-            raise TangtuiError(f"run {run.name} is training (pid {pid}); stop it first with "
-                               f"`tangtui stop {run.name}`")
+    for run in runs:  # refuse before removing any; delete_run holds the lock to be sure
+        if is_locked(store.run_dir(run.id)):
+            raise training_error(run.name, lock_holder(store.run_dir(run.id)))
     for run in runs:
         store.delete_run(run.id)
     if args.json:

@@ -59,14 +59,15 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
-    from tangtui.run_lock import lock_holder
+    from tangtui.run_lock import is_locked, lock_holder
     from tangtui.store import Store
 
     store = Store()
     run = store.get_run(args.run)
-    holder = lock_holder(store.run_dir(run.id))
-    if holder:
-        raise TangtuiError(f"run {run.name} is still training (pid {holder})")
+    if is_locked(store.run_dir(run.id)):
+        holder = lock_holder(store.run_dir(run.id))
+        raise TangtuiError(f"run {run.name} is still training"
+                           + (f" (pid {holder})" if holder else ""))
     if run.status == "finished":
         raise TangtuiError(f"run {run.name} already finished ({run.step:,} steps); start a new "
                            "run to train longer")

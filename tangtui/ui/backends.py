@@ -98,9 +98,9 @@ class Services:
             if self._store is None:
                 arg = self._store_arg
                 if arg is None:
-                    from tangtui.store import open_store
+                    from tangtui.store import Store
 
-                    self._store = open_store()
+                    self._store = Store()
                 elif callable(arg) and not hasattr(arg, "list_runs"):
                     self._store = arg()
                 else:

@@ -18,16 +18,14 @@ CANDIDATES = 8  # top candidates kept per position
 
 
 def run_checkpoint(root: Path, run_id: str) -> Path:
-    """The best checkpoint of a run, else its newest step checkpoint."""
+    """The best checkpoint of run ``run_id`` in the store at ``root``, else its newest one."""
+    from tangtui.checkpoints import run_checkpoint as find
     from tangtui.store_rows import check_run_id
 
-    ckpts = root / "runs" / check_run_id(run_id) / "checkpoints"
-    if (ckpts / "best" / "meta.json").is_file():
-        return ckpts / "best"
-    steps = sorted(p for p in ckpts.glob("step-*") if (p / "meta.json").is_file())
-    if not steps:
+    path = find(root / "runs" / check_run_id(run_id))
+    if path is None:
         raise TangtuiError(f"run {run_id} has no checkpoint yet: wait for its first one")
-    return steps[-1]
+    return path
 
 
 class EnginePoet:
@@ -40,14 +38,20 @@ class EnginePoet:
 
     def _poet(self, model: str) -> Any:
         from engine.generate import load_poet, starter_dir
+        from tangtui.checkpoints import load_retrying
 
-        path = starter_dir() if model == STARTER else run_checkpoint(
-            self.root or data_home(), model)
-        key = (str(path.resolve()), (path / "model.safetensors").stat().st_mtime)
-        with self._lock:
-            if key not in self._poets:
-                self._poets = {key: load_poet(path, engine="numpy")}  # keep one model at a time
-            return self._poets[key]
+        def locate() -> Path:
+            return starter_dir() if model == STARTER else run_checkpoint(
+                self.root or data_home(), model)
+
+        def load(path: Path) -> Any:  # a live run's `best` may be replaced meanwhile: retried
+            key = (str(path.resolve()), (path / "model.safetensors").stat().st_mtime)
+            with self._lock:
+                if key not in self._poets:
+                    self._poets = {key: load_poet(path, engine="numpy")}  # one model at a time
+                return self._poets[key]
+
+        return load_retrying(locate, load)
 
     def generate(self, request: ComposeRequest) -> list[ComposedPoem]:
         from engine.decode import Sampling

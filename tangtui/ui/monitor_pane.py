@@ -19,8 +19,8 @@ from textual.widgets import Select, Static
 
 from tangtui.ui.format import fmt_duration, fmt_ppl, fmt_rate, run_status
 from tangtui.ui.messages import HistoryFetched, RunLaunched, RunsListed
-from tangtui.ui.pane import Pane
 from tangtui.ui.plots import CurvePlot
+from tangtui.ui.run_actions import RunActionsPane
 
 if TYPE_CHECKING:
     from tangtui.store_rows import Run, Sample
@@ -38,12 +38,20 @@ class RunTrace:
     test: list[tuple[int, float]] = field(default_factory=list)
     samples: list[Sample] = field(default_factory=list)
 
+    # Two cursors: the trainer writes the train row of step s *before* evaluating at s (which
+    # takes seconds), so a poll in between has train rows up to s but test rows only up to an
+    # earlier step; one shared cursor would skip the eval row of step s for ever.
+
     @property
-    def last_step(self) -> int:
-        return max([s for s, _ in self.train[-1:] + self.test[-1:]], default=-1)
+    def last_train(self) -> int:
+        return self.train[-1][0] if self.train else -1
+
+    @property
+    def last_test(self) -> int:
+        return self.test[-1][0] if self.test else -1
 
 
-class MonitorPane(Pane):
+class MonitorPane(RunActionsPane):
     """Live curves and status of runs"""
 
     BINDINGS = [
@@ -107,10 +115,11 @@ class MonitorPane(Pane):
                 continue
             trace = self.traces.get(rid)
             reset = trace is None or trace.attempt != run.attempt
-            since = -1 if reset or trace is None else trace.last_step
-            train = [(m.step, m.train_loss) for m in store.metrics(rid, since)
+            since_train = -1 if reset or trace is None else trace.last_train
+            since_test = -1 if reset or trace is None else trace.last_test
+            train = [(m.step, m.train_loss) for m in store.metrics(rid, since_train)
                      if m.train_loss is not None]
-            test = [(e.step, e.test_loss) for e in store.evals(rid, since)]
+            test = [(e.step, e.test_loss) for e in store.evals(rid, since_test)]
             samples = store.latest_samples(rid)
             self.post_message(HistoryFetched(run, train, test, samples, reset))
 
@@ -156,10 +165,10 @@ class MonitorPane(Pane):
         trace = self.traces.get(run.id)
         if message.reset or trace is None:
             trace = self.traces[run.id] = RunTrace(run, run.attempt)
-        seen = trace.last_step
+        seen_train, seen_test = trace.last_train, trace.last_test
         trace.run = run
-        trace.train += [p for p in message.train if p[0] > seen or message.reset]
-        trace.test += [p for p in message.test if p[0] > seen or message.reset]
+        trace.train += [p for p in message.train if p[0] > seen_train]
+        trace.test += [p for p in message.test if p[0] > seen_test]
         trace.samples = message.samples
         if message.train or message.test or message.reset:
             self.redraw()
@@ -211,29 +220,14 @@ class MonitorPane(Pane):
         return trace.run if trace else None
 
     def action_stop(self) -> None:
-        run = self._main_run()
-        if run is None or run.liveness() != "alive":
-            self.notify("No live run to stop here", severity="warning")
-            return
-        self.control_run(run.id, "stop")
+        self.stop_run(self._main_run())
 
     def action_resume(self) -> None:
-        run = self._main_run()
-        if run is None or run.liveness() == "alive":
-            self.notify("Select a stopped, failed or dead run to resume", severity="warning")
-            return
-        self.control_run(run.id, "resume")
+        self.resume_run(self._main_run())
 
-    @work(thread=True, exit_on_error=False, group="monitor-control")
-    def control_run(self, run_id: str, action: str) -> None:
-        runner = self.services.runner()
-        runner.stop(run_id) if action == "stop" else runner.resume(run_id)
-        self.post_message(RunLaunched(run_id, action))
-
-    def on_run_launched(self, message: RunLaunched) -> None:
-        message.stop()
-        self.notify(f"{'Stopping' if message.action == 'stop' else 'Resumed'} {message.run_id}")
+    def run_changed(self, message: RunLaunched) -> None:
         self.poll()
+
 
 def status_markup(trace: RunTrace) -> str:
     """The side panel: status and reason, step/epoch, tokens/s, ETA, device, best ppl."""

@@ -9,6 +9,7 @@ from textual.containers import Vertical
 from textual.widget import Widget
 from textual.worker import Worker, WorkerState
 
+from tangtui.errors import is_user_error
 from tangtui.ui.backends import Services
 
 REPEAT_S = 30.0  # the same error is shown again only after this long
@@ -20,9 +21,7 @@ def error_text(error: BaseException | None) -> str:
     if error is None:
         return "unknown error"
     message = " ".join(str(error).split())
-    names = {c.__name__ for c in type(error).__mro__}
-    user = {"TangtuiError", "ConfigError", "CorpusError", "CheckpointError", "DecodeError"}
-    if names & user and message:
+    if is_user_error(error) and message:
         return message
     return f"{type(error).__name__}: {message}" if message else type(error).__name__
 

@@ -12,7 +12,7 @@ from textual.widgets import DataTable, Static
 from tangtui.ui.confirm_screen import ConfirmScreen
 from tangtui.ui.format import fmt_ppl, run_status
 from tangtui.ui.messages import OpenRun, RunLaunched, RunsListed
-from tangtui.ui.pane import Pane
+from tangtui.ui.run_actions import RunActionsPane
 
 if TYPE_CHECKING:
     from tangtui.store_rows import Run
@@ -22,7 +22,7 @@ EMPTY = ("No runs yet. Press [b]t[/] to set up and start a training run, "
 COLUMNS = ("", "Name", "Status", "Engine", "Step", "Best ppl", "Created")
 
 
-class RunsPane(Pane):
+class RunsPane(RunActionsPane):
     """All runs in the store"""
 
     BINDINGS = [
@@ -116,34 +116,14 @@ class RunsPane(Pane):
             self.post_message(OpenRun(ids))
 
     def action_stop(self) -> None:
-        run = self.selected()
-        if run is None:
-            return
-        if run.liveness() != "alive":
-            self.notify(f"{run.name} is not running ({run_status(run)})", severity="warning")
-            return
-        self.control_run(run.id, "stop")
+        self.stop_run(self.selected())
 
     def action_resume(self) -> None:
-        run = self.selected()
-        if run is None:
-            return
-        if run.liveness() == "alive":
-            self.notify(f"{run.name} is already running", severity="warning")
-            return
-        self.control_run(run.id, "resume")
+        self.resume_run(self.selected())
 
-    @work(thread=True, exit_on_error=False, group="runs-control")
-    def control_run(self, run_id: str, action: str) -> None:
-        runner = self.services.runner()
-        runner.stop(run_id) if action == "stop" else runner.resume(run_id)
-        self.post_message(RunLaunched(run_id, action))
-
-    def on_run_launched(self, message: RunLaunched) -> None:
-        verb = {"stop": "Stopping", "resume": "Resumed", "delete": "Deleted"}[message.action]
+    def run_changed(self, message: RunLaunched) -> None:
         if message.action == "delete":
             self.marked.discard(message.run_id)
-        self.notify(f"{verb} {message.run_id}")
         self.refresh_runs()
 
     def action_delete(self) -> None:
@@ -155,14 +135,9 @@ class RunsPane(Pane):
             return
 
         def answered(yes: bool | None) -> None:
-            if yes:
-                self.delete_run(run.id)
+            if yes:  # the store refuses again if a trainer holds the run's lock by now
+                self.control_run(run.id, "delete")
 
         self.app.push_screen(ConfirmScreen(
-            f"Delete run [b]{run.name}[/] ({run.id}), its metrics and checkpoints?", "Delete"),
-            answered)
-
-    @work(thread=True, exit_on_error=False, group="runs-control")
-    def delete_run(self, run_id: str) -> None:
-        self.services.store().delete_run(run_id)
-        self.post_message(RunLaunched(run_id, "delete"))
+            f"Delete run [b]{run.name}[/] ({run.id}), its metrics and checkpoints? "
+            "Poems saved from it are kept.", "Delete"), answered)

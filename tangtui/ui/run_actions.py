@@ -1,0 +1,62 @@
+"""Stop, resume and delete a run from a pane: the one copy shared by the Runs and Monitor panes.
+
+The slow part (a CLI call, or deleting a directory) runs in a worker; the pane gets a
+:class:`RunLaunched` back, notifies, and re-reads through its :meth:`run_changed` hook.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual import work
+
+from tangtui.ui.format import run_status
+from tangtui.ui.messages import RunLaunched
+from tangtui.ui.pane import Pane
+
+if TYPE_CHECKING:
+    from tangtui.store_rows import Run
+
+VERBS = {"stop": "Stopping", "resume": "Resumed", "delete": "Deleted"}
+
+
+class RunActionsPane(Pane):
+    """A pane that can stop, resume and delete runs."""
+
+    def stop_run(self, run: Run | None) -> None:
+        """Ask the trainer of ``run`` to stop (it checkpoints first), if it is alive."""
+        if run is None:
+            self.notify("No run selected", severity="warning")
+        elif run.liveness() != "alive":
+            self.notify(f"{run.name} is not running ({run_status(run)})", severity="warning")
+        else:
+            self.control_run(run.id, "stop")
+
+    def resume_run(self, run: Run | None) -> None:
+        """Start a new trainer for a stopped, failed or dead ``run``."""
+        if run is None:
+            self.notify("No run selected", severity="warning")
+        elif run.liveness() == "alive":
+            self.notify(f"{run.name} is already running", severity="warning")
+        else:
+            self.control_run(run.id, "resume")
+
+    @work(thread=True, exit_on_error=False, group="run-control")
+    def control_run(self, run_id: str, action: str) -> None:
+        """``stop``/``resume`` through the runner, ``delete`` through the store (which refuses
+        while a trainer holds the run's lock); failures become a notification."""
+        if action == "delete":
+            self.services.store().delete_run(run_id)
+        elif action == "stop":
+            self.services.runner().stop(run_id)
+        else:
+            self.services.runner().resume(run_id)
+        self.post_message(RunLaunched(run_id, action))
+
+    def on_run_launched(self, message: RunLaunched) -> None:
+        message.stop()
+        self.notify(f"{VERBS.get(message.action, message.action)} {message.run_id}")
+        self.run_changed(message)
+
+    def run_changed(self, message: RunLaunched) -> None:
+        """Hook: re-read the runs after one was stopped, resumed or deleted."""
