@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from app_fakes import FakePoet, FakeRunner, FakeStore, fake_corpus
+from textual.worker import WorkerCancelled
 
 from tangtui.app import make_app
 from tangtui.ui.monitor_pane import MonitorPane
@@ -28,9 +29,18 @@ async def open_monitor(pilot) -> MonitorPane:
 
 
 async def poll_now(pilot, pane: MonitorPane) -> None:
-    """One poll of the store, delivered (rather than waiting for the poll interval)."""
-    pane.poll()
-    await pilot.app.workers.wait_for_complete()
+    """One poll of the store, delivered (rather than waiting for the poll interval).
+
+    The pane's own timer may start a poll meanwhile; polls are exclusive, so the one started
+    here can be cancelled by it: then poll again.
+    """
+    for _ in range(5):
+        worker = pane.poll()
+        try:
+            await worker.wait()
+            break
+        except WorkerCancelled:
+            continue
     await pilot.pause()
 
 

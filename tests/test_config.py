@@ -119,7 +119,9 @@ def test_schedules_with_warmup() -> None:
                                           "train.schedule=cosine", "train.min_lr=0.1"])
     lrs = [learning_rate(cfg, t, 12) for t in range(12)]
     assert lrs[:3] == pytest.approx([0.5, 1.0, 1.0])
-    assert lrs[-1] == pytest.approx(0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * 9 / 10)))
+    # the cosine spans updates 2 .. 11: a third of the way at t = 5, min_lr at the last update
+    assert lrs[5] == pytest.approx(0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi / 3)))
+    assert lrs[-1] == pytest.approx(0.1)
     set_field(cfg, "train.schedule", "step")
     set_field(cfg, "train.step_every", 3)
     set_field(cfg, "train.gamma", 0.5)
