@@ -10,6 +10,7 @@ from collections.abc import Callable
 import pytest
 from app_fakes import FakePoet, FakeRunner, FakeStore, fake_corpus
 from textual.widgets import Input
+from textual.worker import WorkerCancelled
 
 from tangtui.app import TangtuiApp, make_app
 
@@ -35,7 +36,12 @@ def steps(*keys: str, until: Callable[[TangtuiApp], bool] = lambda app: True):
             await pilot.pause(0.05)
         for field in pilot.app.query(Input):
             field.cursor_blink = False
-        await pilot.app.workers.wait_for_complete()
+        for _ in range(5):  # a timer's exclusive poll may cancel one in flight: wait again
+            try:
+                await pilot.app.workers.wait_for_complete()
+                break
+            except WorkerCancelled:
+                continue
         await pilot.pause(0.2)
     return run_before
 
