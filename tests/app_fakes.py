@@ -31,7 +31,7 @@ def fake_corpus(script: str = "simplified") -> Corpus:
     poems = []
     for pid, title, author, lines in POEMS:
         n = len(lines[0].split("，")[0])
-        poems.append(Poem(pid, title, author, lines, "".join(lines),
+        poems.append(Poem(pid, title, author, "\n".join(lines),
                           FORMS.get(len(lines), {}).get(n, "other")))
     return Corpus(poems, dict(AUTHORS), script, {})
 

@@ -160,8 +160,7 @@ def load_corpus(script: str = "simplified", *, path: Path | None = None,
             _write_cache(file, rows, authors, stats)
         cached = rows, authors, stats
     rows, authors, stats = cached
-    poems = [Poem(r[0], r[1], r[2], r[3].split("\n"), r[3].replace("\n", ""), r[5], r[4])
-             for r in rows]
+    poems = [Poem(*r[:4], r[5], r[4]) for r in rows]
     corpus = Corpus(poems, authors, script, stats)
     corpus.load_seconds = time.perf_counter() - started
     return corpus

@@ -17,10 +17,19 @@ class Poem:
     id: str  # the upstream UUID, stable across rebuilds
     title: str
     author: str
-    lines: list[str]  # one entry per source paragraph, e.g. "床前明月光，疑是地上霜。"
-    text: str  # the lines joined
+    body: str  # the cleaned paragraphs joined by "\n"
     form: str  # wujue | qijue | wulv | qilv | other
     split_key: str = ""  # hex hash of the traditional text; decides the held-out split
+
+    @property
+    def lines(self) -> list[str]:
+        """One entry per source paragraph, e.g. "床前明月光，疑是地上霜。"."""
+        return self.body.split("\n")
+
+    @property
+    def text(self) -> str:
+        """The poem as one string, punctuation included."""
+        return self.body.replace("\n", "")
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "title": self.title, "author": self.author, "text": self.text,
