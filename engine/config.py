@@ -56,7 +56,7 @@ class OptimConfig:
     eps: float = 1e-8  # adam, rmsprop, adagrad; adadelta uses 1e-6 when this is left at 1e-8
     weight_decay: float = 0.0  # L2 added to the gradient, as torch.optim does
     clip: float = 5.0  # global-norm clipping threshold; 0 disables
-    accum: int = 1  # batches per update; 0 means the whole epoch (full-batch GD)
+    accum: int = 1  # batches per update; 0 (or "full") means the whole epoch (full-batch GD)
 
 
 @dataclass
@@ -166,6 +166,8 @@ def set_field(cfg: RunConfig, dotted: str, value: Any) -> None:
     if name not in known or hasattr(getattr(target, name), "__dataclass_fields__"):
         raise ConfigError(f"unknown config key {dotted!r}")
     current = getattr(target, name)
+    if dotted == "optim.accum" and isinstance(value, str) and value.strip().lower() == "full":
+        value = 0  # the report's full-batch gradient descent: one update per epoch
     setattr(target, name, _coerce(dotted, value, current))
 
 

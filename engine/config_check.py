@@ -58,7 +58,7 @@ RANGES: dict[str, tuple[float, float, bool, bool]] = {
 }
 
 HINTS = {
-    "optim.accum": " (0 = one update per epoch)",
+    "optim.accum": " (0 or full = one update per epoch)",
     "train.steps": " (0 = run train.epochs)",
     "train.eval_every": " (0 = only at the end)",
     "train.sample_every": " (0 = never)",

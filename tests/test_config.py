@@ -24,8 +24,8 @@ def test_defaults_are_valid() -> None:
     ("model.hidden_dim", "0", "model.hidden_dim: must be an integer in [1, 8_192], got 0"),
     ("model.layers", "17", "model.layers: must be an integer in [1, 16], got 17"),
     ("model.dropout", "1", "model.dropout: must be a number in [0, 1), got 1.0"),
-    ("optim.accum", "-1", "optim.accum: must be an integer in [0, 1_000_000] (0 = one update "
-                          "per epoch), got -1"),
+    ("optim.accum", "-1", "optim.accum: must be an integer in [0, 1_000_000] (0 or full = one "
+                          "update per epoch), got -1"),
     ("train.mode", "words", "train.mode: must be one of stream, poem; got 'words'"),
     ("optim.name", "lion", "optim.name: must be one of sgd, momentum, nag, adagrad, adadelta, "
                            "rmsprop, adam; got 'lion'"),
@@ -129,3 +129,10 @@ def test_schedules_with_warmup() -> None:
         [1.0, 1.0, 0.5, 0.25])
     set_field(cfg, "train.schedule", "constant")
     assert learning_rate(cfg, 11, 12) == 1.0
+
+
+def test_full_batch_accumulation_is_spelled_full() -> None:
+    cfg = build_config(None, None, None, ["optim.accum=full"])
+    assert cfg.optim.accum == 0  # one update per epoch: the report's full-batch GD
+    with pytest.raises(ConfigError, match="optim.accum"):
+        build_config(None, None, None, ["optim.accum=half"])
