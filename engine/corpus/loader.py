@@ -148,19 +148,22 @@ def load_corpus(script: str = "simplified", *, path: Path | None = None,
     cache_dir = cache_dir or default_cache_dir()
     file = _cache_file(cache_dir, path, script)
     cached = _read_cache(file) if file.is_file() else None
+    to_write: list[tuple[Path, tuple]] = []  # written once the corpus is ready
     if cached is None:
         trad_file = _cache_file(cache_dir, path, "traditional")
         base = _read_cache(trad_file) if trad_file.is_file() else None
         if base is None:
             base = _build(path)
-            _write_cache(trad_file, *base)
+            to_write.append((trad_file, base))
         rows, authors, stats = base
         if script == "simplified":
             rows, authors = _convert(rows, authors)
-            _write_cache(file, rows, authors, stats)
+            to_write.append((file, (rows, authors, stats)))
         cached = rows, authors, stats
     rows, authors, stats = cached
     poems = [Poem(*r[:4], r[5], r[4]) for r in rows]
     corpus = Corpus(poems, authors, script, stats)
     corpus.load_seconds = time.perf_counter() - started
+    for target, content in to_write:
+        _write_cache(target, *content)
     return corpus
