@@ -96,7 +96,8 @@ class Run:
         return {"id": self.id, "name": self.name, "engine": self.engine,
                 "status": self.display_status, "pid": self.pid, "step": self.step,
                 "best_test_ppl": self.best_test_ppl, "created": self.created,
-                "reason": self.reason, "epoch": self.epoch, "total_steps": self.total_steps,
+                "reason": self.reason, "epoch": self.epoch + 1,  # counted from 1, as shown
+                "total_steps": self.total_steps,
                 "tokens_per_s": self.tokens_per_s, "eta_s": self.eta_s, "device": self.device,
                 "heartbeat_age_s": _round(self.heartbeat_age()), "started": self.started,
                 "ended": self.ended, "best_step": self.best_step,

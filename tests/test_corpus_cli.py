@@ -49,6 +49,12 @@ def test_bad_input_gets_one_line(tmp_path: Path):
     _one_line_error(run("corpus", "search", ""), "empty search query")
     _one_line_error(run("corpus", "search", "月", "--form", "sonnet"), "unknown form")
     _one_line_error(run("corpus", "search", "月", "--limit", "0"), "--limit")
+    _one_line_error(run("corpus", "show", "ca2c"), "at least 6 characters")
+    # argparse's own errors are one line too, pointing at --help
+    _one_line_error(run("corpus", "search", "月", "--limit", "many"),
+                    "tangtui corpus search --help")
+    _one_line_error(run("corpus", "stats", "--script", "latin"), "invalid choice")
+    _one_line_error(run("no-such-command"), "tangtui --help")
     missing = {"TANGTUI_CORPUS": str(tmp_path / "nope.jsonl.xz")}
     _one_line_error(run("corpus", "stats", env=missing), "corpus file not found")
     bad = tmp_path / "bad.jsonl.xz"

@@ -134,5 +134,13 @@ def test_unknown_script_and_id(corpus):
         load_corpus("cyrillic")
     with pytest.raises(CorpusError, match="no poem"):
         corpus.by_id("does-not-exist")
+    with pytest.raises(CorpusError, match="at least 6"):
+        corpus.by_id("ca2c")
+    assert corpus.by_id("ca2c489a").title == "静夜思"  # a unique prefix
+    ids = sorted(p.id for p in corpus.poems)  # ~57k UUIDs: some share 6 hex digits
+    twin = next(a[:6] for a, b in zip(ids, ids[1:], strict=False) if a[:6] == b[:6])
+    with pytest.raises(CorpusError, match=r"matches \d+ poems"):
+        corpus.by_id(twin)
     with pytest.raises(CorpusError, match="empty"):
         corpus.search("   ")
+

@@ -53,12 +53,18 @@ class Corpus:
         if not self._by_id:
             self._by_id = {p.id: p for p in self.poems}
         poem = self._by_id.get(poem_id)
-        if poem is None and len(poem_id) >= 6:
-            hits = [p for p in self.poems if p.id.startswith(poem_id)]
-            poem = hits[0] if len(hits) == 1 else None
-        if poem is None:
+        if poem is not None:
+            return poem
+        if len(poem_id) < 6:
+            raise CorpusError(f"no poem with id {poem_id!r} (an id prefix needs at least "
+                              "6 characters)")
+        hits = [p for p in self.poems if p.id.startswith(poem_id)]
+        if len(hits) > 1:
+            raise CorpusError(f"the id prefix {poem_id!r} matches {len(hits)} poems; "
+                              "give more characters")
+        if not hits:
             raise CorpusError(f"no poem with id {poem_id!r}")
-        return poem
+        return hits[0]
 
     def _search_keys(self) -> list[str]:
         """Simplified "title\\x1fauthor\\x1ftext" of every poem, so either script matches."""

@@ -67,10 +67,11 @@ def cmd_runs(args: argparse.Namespace) -> int:
     if not runs:
         print("no runs yet (start one with `tangtui train --preset tiny`)")
         return 0
-    rows = [("ID", "NAME", "ENGINE", "STATUS", "STEP", "BEST PPL", "CREATED")]
+    rows = [("ID", "NAME", "ENGINE", "STATUS", "PID", "STEP", "BEST PPL", "CREATED")]
     for r in runs:
         step = f"{r.step:,}" + (f"/{r.total_steps:,}" if r.total_steps else "")
-        rows.append((r.id, r.name, r.engine, r.display_status, step,
+        pid = str(r.pid) if r.pid and r.liveness() == "alive" else "-"
+        rows.append((r.id, r.name, r.engine, r.display_status, pid, step,
                      _fmt(r.best_test_ppl, ".2f"), r.created.replace("T", " ")[:19]))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
@@ -89,8 +90,8 @@ def cmd_metrics(args: argparse.Namespace) -> int:
         rows = [r for r in rows if r["test_loss"] is not None]
     if args.tail > 0:
         rows = rows[-args.tail:]
-    if args.json:
-        print_json(rows)
+    if args.json:  # epochs count from 1, as everywhere people see them
+        print_json([{**r, "epoch": r["epoch"] + 1} for r in rows])
         return 0
     print(f"{'STEP':>8} {'EPOCH':>5} {'TRAIN LOSS':>10} {'TEST LOSS':>9} {'TEST PPL':>9} "
           f"{'LR':>9}")

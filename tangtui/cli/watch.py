@@ -29,6 +29,7 @@ def watch(store: Store, run_id: str, *, interval: float = 1.0, as_json: bool = F
         print(f"run {run.name} ({run.engine}, {run.display_status}) at step {run.step:,}{total}",
               flush=True)
     seen_train = seen_eval = seen_sample = -1
+    best: float | None = None  # best test perplexity up to the latest printed evaluation
     attempt = run.attempt
     while True:
         run = store.get_run(run_id)
@@ -38,21 +39,25 @@ def watch(store: Store, run_id: str, *, interval: float = 1.0, as_json: bool = F
             back = run.checkpoint_step or 0
             seen_train, seen_eval, seen_sample = (min(s, back) for s in
                                                   (seen_train, seen_eval, seen_sample))
+            kept = [e.test_ppl for e in store.evals(run_id) if e.step <= back]
+            best = min(kept) if kept else None
             _emit({"type": "resumed", "step": back}, f"resumed from step {back:,}", as_json)
         for m in store.metrics(run_id, seen_train):
             seen_train = m.step
             ppl = math.exp(min(m.train_loss, 700)) if m.train_loss is not None else None
             tps = f"  {m.tokens_per_s:,.0f} tok/s" if m.tokens_per_s else ""
-            _emit({"type": "train", "step": m.step, "epoch": m.epoch, "train_loss": m.train_loss,
+            _emit({"type": "train", "step": m.step, "epoch": m.epoch + 1,
+                   "train_loss": m.train_loss,
                    "train_ppl": ppl, "lr": m.lr, "tokens_per_s": m.tokens_per_s},
                   f"step {m.step:>7,}  epoch {m.epoch + 1}  loss {m.train_loss:.4f}  "
                   f"ppl {ppl:.2f}  lr {m.lr:.3g}{tps}", as_json)
         for e in store.evals(run_id, seen_eval):
             seen_eval = e.step
-            _emit({"type": "eval", "step": e.step, "epoch": e.epoch, "test_loss": e.test_loss,
-                   "test_ppl": e.test_ppl},
+            best = e.test_ppl if best is None else min(best, e.test_ppl)
+            _emit({"type": "eval", "step": e.step, "epoch": e.epoch + 1, "test_loss": e.test_loss,
+                   "test_ppl": e.test_ppl, "best_test_ppl": best},
                   f"eval    {e.step:>7,}  test loss {e.test_loss:.4f}  test ppl "
-                  f"{e.test_ppl:.2f}  (best {run.best_test_ppl or e.test_ppl:.2f})", as_json)
+                  f"{e.test_ppl:.2f}  (best {best:.2f})", as_json)
         latest = store.latest_samples(run_id) if samples else []
         if latest and latest[0].step > seen_sample:
             seen_sample = latest[0].step
