@@ -114,9 +114,15 @@ class TangtuiApp(App[None]):
         self.theme = LIGHT if self.theme == DARK else DARK
 
     def action_leave_field(self) -> None:
-        """Escape leaves a text field, so that single-key bindings work again."""
-        if isinstance(self.focused, Input):
-            self.query_one(TabbedContent).query_one("Tabs").focus()
+        """Escape leaves a text field for another widget of its pane, so that the pane's keys
+        and the single pane-switch keys work again."""
+        field = self.focused
+        if isinstance(field, Input):
+            pane = next((w for w in field.ancestors if isinstance(w, Pane)), None)
+            if pane is not None:
+                pane.leave_field()
+            else:
+                self.query_one(TabbedContent).query_one("Tabs").focus()
 
     async def on_open_run(self, message: OpenRun) -> None:
         monitor = await self.ensure_pane("monitor")

@@ -10,6 +10,8 @@ from tangtui.ui.backends import STARTER
 from tangtui.ui.compose_pane import ComposePane
 from tangtui.ui.poem_view import PoemView
 
+BASELINE = "20250101-100000-aaaa"  # the newest finished run with a checkpoint in FakeStore
+
 
 def build(tmp_path=None, generator=None):
     store = FakeStore(root=tmp_path)
@@ -32,7 +34,7 @@ async def test_type_start_words_and_generate_with_enter() -> None:
         poem = app.query_one(PoemView).poem
         assert poem is not None and poem.text.startswith("月")
         req = poet.requests[-1]
-        assert (req.model, req.start, req.form, req.temperature) == (STARTER, "月", "wujue", 0.8)
+        assert (req.model, req.start, req.form, req.temperature) == (BASELINE, "月", "wujue", 0.8)
         assert "月" in str(app.query_one("#compose-candidates").render())
 
 
@@ -115,3 +117,33 @@ async def test_bad_number_and_generator_error_become_notifications() -> None:
         await pilot.pause(0.3)
         assert any("not in the model's vocabulary" in n.message for n in app._notifications)
         assert app.is_running and not pane.busy
+        await pilot.press("ctrl+g")  # the same mistake again is said again
+        await pilot.pause(0.3)
+        said = [n for n in app._notifications if "not in the model's vocabulary" in n.message]
+        assert len(said) == 2
+
+
+async def test_model_defaults_to_the_newest_finished_run_until_the_user_picks() -> None:
+    app, store, poet = build()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_compose(pilot)
+        select = app.query_one("#c-model", Select)
+        assert select.value == BASELINE  # as `tangtui generate` without --run
+        select.value = STARTER  # the user's choice
+        await pilot.pause()
+        await pilot.press("escape", "r", "p")  # back to Compose: the models are listed again
+        await pilot.pause(0.3)
+        assert select.value == STARTER
+        await pilot.press("ctrl+g")
+        await pilot.pause(0.3)
+        assert poet.requests[-1].model == STARTER
+
+
+async def test_model_is_the_starter_without_a_finished_run() -> None:
+    store = FakeStore()
+    store.runs = [r for r in store.runs if r.status != "finished"]
+    app = make_app(store=store, corpus_loader=fake_corpus, generator=FakePoet())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_compose(pilot)
+        select = app.query_one("#c-model", Select)
+        assert select.value == STARTER and len(select._options) == 3  # stopped/live ones offered

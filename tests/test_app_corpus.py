@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from app_fakes import FakePoet, FakeStore, fake_corpus
 from textual.widgets import DataTable, Select
 
@@ -85,3 +86,57 @@ async def test_corpus_failure_is_a_notification() -> None:
         await open_corpus(pilot)
         assert app.is_running
         assert any("corpus file missing" in n.message for n in app._notifications)
+
+
+def bar_cells(line: str) -> float:
+    """The length of a text bar in cells (a partial block counts its eighths)."""
+    partial = " ▏▎▍▌▋▊▉"
+    return line.count("█") + sum(partial.index(c) / 8 for c in line if c in partial[1:])
+
+
+async def test_top_character_bars_are_proportional_at_80x24() -> None:
+    app = build()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_corpus(pilot)
+        await pilot.press("s")
+        await pilot.pause(0.4)
+        chars = app.query_one("#plot-chars")
+        chars.labels, chars.values = ["山", "人", "不"], [11_000, 23_136, 29_992]
+        chars.replot()
+        await pilot.pause()
+        lines = str(chars.render()).split("\n")
+        assert lines[0].strip() == "Top characters"
+        rows = {ln[0]: ln for ln in lines[1:]}
+        assert list(rows) == ["不", "人", "山"]  # the most frequent on top
+        assert rows["不"].rstrip().endswith("29,992") and rows["人"].rstrip().endswith("23,136")
+        room = bar_cells(rows["不"])
+        assert bar_cells(rows["人"]) / room == pytest.approx(23_136 / 29_992, abs=1 / (8 * room))
+        assert bar_cells(rows["山"]) / room == pytest.approx(11_000 / 29_992, abs=1 / (8 * room))
+
+
+async def test_submitting_a_search_from_the_statistics_shows_the_results() -> None:
+    app = build()
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = await open_corpus(pilot)
+        await pilot.press("s")
+        await pilot.pause()
+        await pilot.press("slash", *"杜甫", "enter")
+        await pilot.pause(0.3)
+        assert app.query_one("#corpus-switch").current == "corpus-browse"
+        assert [p.title for p in pane.results] == ["春望"]
+        assert app.focused is app.query_one("#corpus-results", DataTable)
+
+
+async def test_form_key_opens_the_form_list() -> None:
+    app = build()
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = await open_corpus(pilot)
+        await pilot.press("s", "f")
+        await pilot.pause()
+        select = pane.query_one("#corpus-form", Select)
+        assert select.expanded and select.has_focus_within
+        await pilot.press("down", "down", "enter")  # 五绝, then 七绝
+        await pilot.pause(0.3)
+        assert select.value == "qijue" and not select.expanded
+        assert app.query_one("#corpus-switch").current == "corpus-browse"
+        assert {p.form for p in pane.results} == {"qijue"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from app_fakes import FakePoet, FakeRunner, FakeStore, fake_corpus
+from app_fakes import FakePoet, FakeRunner, FakeStore, _run, fake_corpus
 from textual.worker import WorkerCancelled
 
 from tangtui.app import make_app
@@ -116,3 +116,53 @@ async def test_stop_key_stops_the_live_run() -> None:
         await pilot.press("s")
         await pilot.pause(0.3)
         assert runner.calls == [("stop", LIVE)]
+
+
+def plot_text(plot: CurvePlot) -> str:
+    return str(plot.render())
+
+
+async def test_log_y_with_nothing_to_draw_is_not_a_crash() -> None:
+    """Runs -> compare -> log y, then a new run with no points yet is shown."""
+    app, store, _ = build()
+    store.add_run(_run("20250109-100000-eeee", "fresh", "running", 0, None), 0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = await open_monitor(pilot)
+        await pilot.press("l")
+        pane.show_runs(["20250109-100000-eeee"])
+        await poll_now(pilot, pane)
+        plot = app.query_one(CurvePlot)
+        assert app.is_running and plot.log_y and plot.series == {}
+        assert "no data yet" in plot_text(plot)
+
+
+async def test_log_y_survives_redraws_and_the_theme_toggle() -> None:
+    """Plotext logs the data in place when it builds: a second build must not log it again."""
+    app, _, _ = build()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_monitor(pilot)
+        await pilot.press("l")
+        await pilot.pause()
+        plot = app.query_one(CurvePlot)
+        first = plot_text(plot)
+        assert plot_text(plot) == first and "cannot draw" not in first
+        await pilot.press("d")
+        await pilot.pause()
+        assert app.is_running and app.theme == "textual-light"
+        assert "cannot draw" not in plot_text(plot) and "train" in plot_text(plot)
+
+
+async def test_a_plotext_failure_is_a_line_not_a_crash() -> None:
+    app, _, _ = build()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_monitor(pilot)
+        plot = app.query_one(CurvePlot)
+
+        def broken() -> str:
+            raise IndexError("list index out of range")
+
+        plot._plot.build = broken
+        plot.replot()
+        await pilot.pause()
+        assert app.is_running
+        assert "cannot draw here (IndexError)" in plot_text(plot)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from app_fakes import FakePoet, FakeRunner, FakeStore, fake_corpus
 from textual.widgets import Input, TabbedContent
+from textual.worker import WorkerFailed
 
 from tangtui.app import TangtuiApp, make_app
 from tangtui.ui.help_screen import HelpScreen
@@ -91,3 +92,60 @@ async def test_broken_store_is_a_notification_not_a_crash() -> None:
         assert app.is_running
         messages = [n.message for n in app._notifications]
         assert any("Permission denied" in m for m in messages)
+
+
+def in_pane(app: TangtuiApp, pane_id: str) -> bool:
+    """The focus is on a widget of that pane that is not a text field."""
+    focused = app.focused
+    return (focused is not None and not isinstance(focused, Input)
+            and app.pane(pane_id) in [focused, *focused.ancestors])
+
+
+async def test_escape_stays_in_the_pane_so_its_keys_work() -> None:
+    store = FakeStore()
+    poet, runner = FakePoet(), FakeRunner(store)
+    app = build(store=store, generator=poet, runner=runner)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("p", "月", "escape")
+        await pilot.pause()
+        assert in_pane(app, "compose")
+        assert "ctrl+g" in app.active_bindings  # shown in the footer
+        await pilot.press("ctrl+g")
+        await pilot.pause(0.3)
+        assert poet.requests and poet.requests[-1].start == "月"
+        await pilot.press("t")
+        await pilot.pause(0.2)
+        app.pane("train").focus_now(app.query_one("#f-name", Input))
+        await pilot.press(*"esc-run", "escape")
+        assert in_pane(app, "train") and "ctrl+r" in app.active_bindings
+        await pilot.press("ctrl+r")
+        await pilot.pause(0.3)
+        assert [c for c, _ in runner.calls] == ["start"]
+        assert store.list_runs()[0].name == "esc-run"
+        await pilot.press("c")
+        await pilot.pause(0.3)
+        await pilot.press("slash", *"李白", "escape")
+        assert in_pane(app, "corpus")
+        await pilot.press("s")
+        await pilot.pause()
+        assert app.query_one("#corpus-switch").current == "corpus-stats"
+
+
+async def test_a_failing_poller_is_said_once() -> None:
+    def broken():
+        from tangtui.store_rows import StoreError
+
+        raise StoreError("cannot use the run store at /nowhere: Permission denied")
+
+    app = make_app(store=broken, corpus_loader=fake_corpus, generator=FakePoet())
+    async with app.run_test(size=(80, 24)) as pilot:
+        runs = app.pane("runs")
+        for _ in range(3):
+            try:
+                await runs.refresh_runs().wait()  # type: ignore[attr-defined]
+            except WorkerFailed:
+                pass
+            await pilot.pause()
+        said = [n for n in app._notifications if "Permission denied" in n.message]
+        assert len(said) == 1

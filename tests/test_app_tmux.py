@@ -65,11 +65,16 @@ def test_start_compose_and_quit_in_tmux(tmp_path: Path) -> None:
               f"{wall - started:.3f} s after tmux was asked to start it)")
         assert 0 < age < FIRST_SCREEN_MAX_S, age
 
-        press(session, "p", r"Start\s+start words 月[\s\S]*" + INPUT_FOCUSED)
-        # shift+tab from the start field to the model menu, open it, pick the tiny run
+        # the model is the newest finished run (as `tangtui generate`), the start field focused
+        press(session, "p", r"Model\s+tiny-poet \(step 1\)[\s\S]*Start\s+start words 月"
+              r"[\s\S]*" + INPUT_FOCUSED)
+        # shift+tab from the start field to the model menu: pick the starter, then the run again
         press(session, "BTab", PANE_KEYS)
         press(session, "Enter", r"tiny-poet \(step 1\)[\s\S]*Dismiss menu")
-        tmux("send-keys", "-t", session, "Down")  # keys are handled in order: no wait needed
+        tmux("send-keys", "-t", session, "Up")  # keys are handled in order: no wait needed
+        press(session, "Enter", r"Model\s+starter model[\s\S]*" + PANE_KEYS)
+        press(session, "Enter", r"Dismiss menu")
+        tmux("send-keys", "-t", session, "Down")
         press(session, "Enter", r"Model\s+tiny-poet \(step 1\)[\s\S]*" + PANE_KEYS)
         press(session, "Tab", r"Start\s+start words 月[\s\S]*" + INPUT_FOCUSED)
         press(session, "月", r"Start\s+月\s", literal=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app_fakes import FakePoet, FakeRunner, FakeStore, fake_corpus
+from app_fakes import FakePoet, FakeRunner, FakeStore, _run, fake_corpus
 from textual.widgets import Input, Select, TabbedContent
 
 from tangtui.app import make_app
@@ -66,3 +66,41 @@ async def test_preset_fills_the_form_and_start_launches_a_run() -> None:
         assert store.list_runs()[0].name == "my-run"
         assert app.query_one(TabbedContent).active == "monitor"
         assert app.query_one(MonitorPane).run_ids == [store.list_runs()[0].id]
+
+
+async def test_run_name_is_checked_inline_in_the_apps_words() -> None:
+    app, store, runner = build()
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = await open_train(pilot)
+        name = pane.query_one("#f-name", Input)
+        name.value = "baseline"  # taken
+        await pilot.pause()
+        err = pane.query_one("#f-name-err")
+        assert err.display
+        assert str(err.render()) == "a run named baseline exists; choose another name"
+        assert pane.query_one("#train-start").disabled
+        await pilot.press("ctrl+r")
+        await pilot.pause()
+        assert runner.calls == []
+        assert not any("--name" in n.message for n in app._notifications)
+        name.value = "bad name!"
+        await pilot.pause()
+        text = str(err.render())
+        assert "letters, digits" in text and "invalid run name" not in text
+        name.value = "fresh"
+        await pilot.pause()
+        assert not err.display and pane.errors == {}
+
+
+async def test_a_name_taken_since_the_form_looked_is_refused() -> None:
+    app, store, runner = build()
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = await open_train(pilot)
+        pane.query_one("#f-name", Input).value = "late"
+        await pilot.pause()
+        store.add_run(_run("20250110-100000-dddd", "late", "running", 0, None), 0)  # meanwhile
+        await pilot.press("ctrl+r")
+        await pilot.pause(0.3)
+        assert runner.calls == []
+        assert any(n.message == "a run named late exists; choose another name"
+                   for n in app._notifications)

@@ -5,7 +5,7 @@ and export poems."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.markup import escape
 from textual import work
@@ -28,7 +28,16 @@ from tangtui.ui.poem_export import export_poems
 from tangtui.ui.poem_text import FORM_LABELS
 from tangtui.ui.poem_view import PoemView, candidates_markup
 
+if TYPE_CHECKING:
+    from tangtui.store_rows import Run
+
 FORMS = [("free 自由", "free")] + [(f"{k} {v}", k) for k, v in FORM_LABELS.items() if k != "other"]
+
+
+def default_model(runs: list[Run]) -> str:
+    """As ``tangtui generate``: the newest finished run with a checkpoint, else the starter."""
+    return next((r.id for r in runs  # newest first
+                 if r.status == "finished" and r.checkpoint_step is not None), STARTER)
 
 
 class ComposePane(Pane):
@@ -39,6 +48,8 @@ class ComposePane(Pane):
         Binding("ctrl+s", "save", "Save poem"),
         Binding("ctrl+o", "export", "Export saved poems", show=False),
     ]
+    BACKGROUND = frozenset({"compose-models"})
+    LEAVE_TO = "#compose-poem"
     COMMANDS = [
         ("Generate a poem", "Compose with the current settings (ctrl+g)", "action_generate"),
         ("Export saved poems", "Write every saved poem to a text file (ctrl+o)", "action_export"),
@@ -50,6 +61,8 @@ class ComposePane(Pane):
         self.current: int | None = None
         self.busy = False
         self.exported: Path | None = None
+        self.model_chosen = False  # the user picked a model (else follow the default one)
+        self._model_set = STARTER  # the model the pane itself put in the select
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="compose-body"):
@@ -101,10 +114,15 @@ class ComposePane(Pane):
         options = [("starter model", STARTER)] + [
             (f"{r.name} (step {r.checkpoint_step})", r.id) for r in message.runs
             if r.checkpoint_step is not None]
-        value = select.value
+        value = select.value if self.model_chosen else default_model(message.runs)
         with select.prevent(Select.Changed):
             select.set_options(options)
             select.value = value if value in {v for _, v in options} else STARTER
+        self._model_set = select.value
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        if event.select.id == "c-model" and event.value != self._model_set:
+            self.model_chosen = True  # (the select also says so when mounted)
 
     def request(self) -> ComposeRequest:
         """The request the controls describe; TangtuiError names a bad value."""

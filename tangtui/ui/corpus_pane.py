@@ -14,7 +14,7 @@ from textual.worker import get_current_worker
 
 from tangtui.ui.messages import CorpusReady, SearchDone, StatsReady
 from tangtui.ui.pane import Pane
-from tangtui.ui.plots import BarPlot
+from tangtui.ui.plots import BarPlot, HBarPlot
 from tangtui.ui.poem_text import FORM_LABELS, FORM_SHORT, poem_markup
 
 if TYPE_CHECKING:
@@ -29,8 +29,9 @@ class CorpusPane(Pane):
 
     BINDINGS = [
         Binding("s", "toggle_stats", "Stats"),
-        Binding("f", "focus_form", "Form"),
+        Binding("f", "choose_form", "Form"),
     ]
+    BACKGROUND = frozenset({"corpus-load"})
     COMMANDS = [("Corpus statistics", "Length histogram, form counts, top characters (key s)",
                  "show_stats")]
 
@@ -60,7 +61,7 @@ class CorpusPane(Pane):
                 with Grid(id="corpus-plots"):
                     yield BarPlot("Poem length (characters)", id="plot-lengths")
                     yield BarPlot("Forms", id="plot-forms")
-                    yield BarPlot("Top characters", horizontal=True, id="plot-chars")
+                    yield HBarPlot("Top characters", id="plot-chars")
 
     def on_pane_shown(self) -> None:
         if self.corpus is None:
@@ -70,16 +71,26 @@ class CorpusPane(Pane):
         if self.search_next:
             self.search_next = False
             self.focus_search()
-        elif self.query_one(ContentSwitcher).current == "corpus-stats":
-            self.focus_now(self.query_one("#corpus-stats"))
         else:
-            self.focus_now(self.query_one("#corpus-results", DataTable))
+            self.leave_field()
+
+    def leave_field(self) -> None:
+        """Focus what is shown: the results table, or the statistics."""
+        stats = self.query_one(ContentSwitcher).current == "corpus-stats"
+        self.focus_now(self.query_one("#corpus-stats" if stats else "#corpus-results"))
 
     def focus_search(self) -> None:
         self.focus_now(self.query_one("#corpus-search", Input))
 
-    def action_focus_form(self) -> None:
-        self.focus_now(self.query_one("#corpus-form", Select))
+    def action_choose_form(self) -> None:
+        """Open the form filter's list (choosing a form shows the matching poems)."""
+        select = self.query_one("#corpus-form", Select)
+        self.focus_now(select)
+        select.action_show_overlay()
+
+    def show_results(self) -> None:
+        """Show the results table (not the statistics)."""
+        self.query_one(ContentSwitcher).current = "corpus-browse"
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="corpus-load")
     def load_corpus(self) -> None:
@@ -99,11 +110,13 @@ class CorpusPane(Pane):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id == "corpus-search":
+            self.show_results()
             self.run_search()
             self.focus_now(self.query_one(DataTable))
 
     def on_select_changed(self, event: Select.Changed) -> None:
         if event.select.id == "corpus-form":
+            self.show_results()
             self.run_search()
 
     def run_search(self) -> None:
@@ -179,7 +192,7 @@ class CorpusPane(Pane):
         forms = self.query_one("#plot-forms", BarPlot)
         forms.labels = list(s.get("forms", {}))
         forms.values = list(s.get("forms", {}).values())
-        chars = self.query_one("#plot-chars", BarPlot)
+        chars = self.query_one("#plot-chars", HBarPlot)
         top = list(reversed(s.get("top_characters", [])[:10]))
         chars.labels = [c for c, _ in top]
         chars.values = [n for _, n in top]

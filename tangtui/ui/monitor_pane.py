@@ -60,6 +60,7 @@ class MonitorPane(RunActionsPane):
         Binding("s", "stop", "Stop the run", show=False),
         Binding("u", "resume", "Resume the run", show=False),
     ]
+    BACKGROUND = frozenset({"monitor-poll"})
     COMMANDS = [
         ("Toggle log y axis", "Monitor: log scale on the loss plot (key l)", "action_toggle_log"),
         ("Loss or perplexity", "Monitor: switch the plotted metric (key v)",
@@ -240,7 +241,7 @@ def status_markup(trace: RunTrace) -> str:
     rows = [
         f"[b]{escape(run.name)}[/]",
         f"[{colour}]{status}[/]" + (f" [dim]{escape(run.reason)}[/]" if run.reason else ""),
-        f"step {run.step}{total} · epoch {run.epoch}",
+        f"step {run.step}{total} · epoch {run.epoch + 1}",
         f"{fmt_rate(run.tokens_per_s)} tok/s · ETA "
         f"{fmt_duration(run.eta_s) if status == 'running' else '—'}",
         f"{run.engine} on {run.device or '?'}",

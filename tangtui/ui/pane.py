@@ -7,13 +7,14 @@ from typing import Any, ClassVar
 
 from textual.containers import Vertical
 from textual.widget import Widget
+from textual.widgets import Input
 from textual.worker import Worker, WorkerState
 
 from tangtui.errors import is_user_error
 from tangtui.ui.backends import Services
 
-REPEAT_S = 30.0  # the same error is shown again only after this long
-_SHOWN: dict[tuple[int, str], float] = {}
+REPEAT_S = 30.0  # the same error of a background job is shown again only after this long
+_SHOWN: dict[tuple[int, str, str], float] = {}
 
 
 def error_text(error: BaseException | None) -> str:
@@ -30,6 +31,11 @@ class Pane(Vertical):
     """A pane of the app; subclasses run their slow work in thread workers."""
 
     COMMANDS: ClassVar[list[tuple[str, str, str]]] = []  # palette: (title, help, method name)
+    # Worker groups that run by themselves (pollers, loads on show): they fail again and again
+    # while the store is broken, so their errors are not repeated for REPEAT_S. Errors of what
+    # the user asked for (generate, save, start...) are always shown.
+    BACKGROUND: ClassVar[frozenset[str]] = frozenset()
+    LEAVE_TO: ClassVar[str | None] = None  # selector of the widget that escape focuses
 
     def __init__(self, services: Services, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -47,16 +53,27 @@ class Pane(Vertical):
         if widget.focusable:
             self.app.set_focus(widget)
 
+    def leave_field(self) -> None:
+        """Escape in a text field: focus a widget of this pane that is not a text field, so
+        the pane's keys (and the single pane-switch keys) work again."""
+        target: Widget | None = self.query_one(self.LEAVE_TO) if self.LEAVE_TO else None
+        if target is None or not target.focusable:
+            target = next((w for w in self.query("*")
+                           if w.focusable and not isinstance(w, Input)), None)
+        if target is not None:
+            self.focus_now(target)
+
     def on_pane_shown(self) -> None:
         """Called when the pane becomes the active tab (load lazily here)."""
 
-
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        """The one place where a failed background job turns into a notification."""
+        """The one place where a failed worker turns into a notification."""
         if event.state == WorkerState.ERROR:
-            text = error_text(event.worker.error)
-            key, now = (id(self.app), text), time.monotonic()
-            if now - _SHOWN.get(key, -REPEAT_S) >= REPEAT_S:  # pollers fail again and again
+            worker = event.worker
+            text = error_text(worker.error)
+            key, now = (id(self.app), str(worker.group), text), time.monotonic()
+            again = now - _SHOWN.get(key, -REPEAT_S) < REPEAT_S
+            if not (again and worker.group in self.BACKGROUND):
                 _SHOWN[key] = now
                 self.notify(text, title="Error", severity="error", timeout=8)
             self.worker_failed(event.worker)

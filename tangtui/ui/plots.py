@@ -1,16 +1,18 @@
-"""Plot widgets on textual-plotext: loss curves and bar charts, each redrawn by ``replot()``.
+"""Plot widgets: loss curves and bar charts (textual-plotext), horizontal text bars.
 
-Data goes down as attributes; ``replot()`` runs on the UI thread (``clear_data`` -> plot ->
-``refresh``), a few times a second at most.
+Data goes down as attributes and ``replot()`` asks for a redraw (UI thread, a few times a second
+at most); each render plots the data afresh, since a plotext figure cannot be built twice.
 """
 
 from __future__ import annotations
 
 import math
-import unicodedata
+from collections.abc import Callable
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.app import RenderResult
+from textual.widget import Widget
 from textual_plotext import PlotextPlot
 
 Series = tuple[list[float], list[float]]
@@ -27,12 +29,16 @@ class CurvePlot(PlotextPlot):
         self.log_y = False
         self.empty_text = "no data yet"
 
-    def on_mount(self) -> None:
-        super().on_mount()
-        self.replot()
-
     def replot(self) -> None:
-        """Redraw every series (skipping non-finite and, on a log axis, non-positive points)."""
+        """Redraw with the current series (the data is plotted afresh at every render)."""
+        self.refresh()
+
+    def _draw(self) -> None:
+        """Plot every series (skipping non-finite and, on a log axis, non-positive points).
+
+        Plotext's ``build`` takes the log of the data in place, so a second build of the same
+        figure would plot log(log(y)): the figure is rebuilt from ``series`` before each render.
+        """
         plt = self.plt
         plt.clear_data()
         plt.clear_figure()
@@ -50,66 +56,94 @@ class CurvePlot(PlotextPlot):
             drawn += 1
         if not drawn:
             plt.title(f"{self.title} ({self.empty_text})")
-        plt.yscale("log" if self.log_y else "linear")
-        self.refresh()
+        elif self.log_y:  # plotext fails on a log axis without data
+            plt.yscale("log")
+
+    def render(self) -> RenderResult:
+        self._draw()
+        return safe_render(self, lambda: super(CurvePlot, self).render())
 
 
-def _is_wide(ch: str) -> bool:
-    return unicodedata.east_asian_width(ch) in ("W", "F")
+def safe_render(plot: PlotextPlot, render: Callable[[], RenderResult]) -> RenderResult:
+    """``render()``, or one line saying why not when plotext fails (it can on odd sizes)."""
+    try:
+        return render()
+    except (IndexError, TypeError, ValueError, ZeroDivisionError, OverflowError) as exc:
+        return Text(f"{getattr(plot, 'title', '') or 'plot'}: cannot draw here "
+                    f"({type(exc).__name__})", style="dim", no_wrap=True, overflow="ellipsis")
 
 
 class BarPlot(PlotextPlot):
-    """A bar chart of labelled counts; wide (CJK) labels keep the frame aligned."""
+    """A vertical bar chart of labelled counts."""
 
-    def __init__(self, title: str = "", horizontal: bool = False, **kwargs: object) -> None:
+    def __init__(self, title: str = "", **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.title = title
-        self.horizontal = horizontal
         self.labels: list[str] = []
         self.values: list[float] = []
 
-    def on_mount(self) -> None:
-        super().on_mount()
-        self.replot()
-
     def replot(self) -> None:
-        self._draw(len(self.labels))
         self.refresh()
 
-    def _draw(self, n: int) -> None:
-        """Plot the last ``n`` bars (numeric positions and explicit tick labels)."""
+    def render(self) -> RenderResult:
         plt = self.plt
         plt.clear_data()
         plt.clear_figure()
         plt.title(self.title)
-        labels, values = self.labels[-n:], self.values[-n:]
-        if labels:
-            pos = list(range(len(labels)))
-            plt.bar(pos, values, width=0.6,
-                    orientation="horizontal" if self.horizontal else "vertical")
-            (plt.yticks if self.horizontal else plt.xticks)(pos, labels)
+        if self.labels:
+            pos = list(range(len(self.labels)))
+            plt.bar(pos, self.values, width=0.6)
+            plt.xticks(pos, self.labels)
+        return safe_render(self, lambda: super(BarPlot, self).render())
 
-    def _wide_labels(self) -> bool:
-        return any(_is_wide(c) for label in self.labels for c in label)
+
+EIGHTHS = " ▏▎▍▌▋▊▉"
+
+
+class HBarPlot(Widget):
+    """Horizontal bars, one text row each, drawn to 1/8 of a cell (labels may be CJK).
+
+    A bar of value v is ``v / max(values) * room`` cells long; ``labels`` go in ascending
+    order, and the largest values are shown at the top.
+    """
+
+    DEFAULT_CSS = """
+    HBarPlot { color: $accent; }
+    HBarPlot .hbar--label { color: $foreground; }
+    HBarPlot .hbar--value { color: $foreground-muted; }
+    """
+    COMPONENT_CLASSES = {"hbar--label", "hbar--value"}
+
+    def __init__(self, title: str = "", **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.title = title
+        self.labels: list[str] = []
+        self.values: list[float] = []
+
+    def replot(self) -> None:
+        self.refresh()
 
     def render(self) -> RenderResult:
-        """Plotext counts a CJK label as one cell; pad the other rows by one to match."""
-        if not self.horizontal:
-            return super().render()
-        if not self._wide_labels():
-            self._draw(max(1, self.size.height - 4))
-            return super().render()
-        width, height = max(self.size.width - 1, 1), self.size.height
-        self._draw(max(1, height - 4))  # one row per bar, so every label shows
-        self._plot.plotsize(width, height)
-        self._plot._set_size(width, height)
-        self._plot.theme(self._get_plotext_theme_name(self.app.theme))
-        lines = Text.from_ansi(self._plot.build()).split("\n")
-        out = Text()
-        for i, line in enumerate(lines):
-            if not (line.plain[:1] and _is_wide(line.plain[0])):
-                out.append(" ")
-            out.append_text(line)
-            if i < len(lines) - 1:
-                out.append("\n")
+        width, height = self.size.width, self.size.height
+        out = Text(self.title.center(width).rstrip(), style="bold", no_wrap=True,
+                   overflow="crop")
+        n = max(0, height - 1)
+        rows = list(zip(self.labels, self.values, strict=False))[::-1][:n]
+        if not rows:
+            return out
+        label_style = self.get_component_rich_style("hbar--label")
+        value_style = self.get_component_rich_style("hbar--value")
+        label_w = max(cell_len(label) for label, _ in rows)
+        texts = [f"{v:,.0f}" if float(v).is_integer() else f"{v:,.3g}" for _, v in rows]
+        value_w = max(len(t) for t in texts)
+        room = max(1, width - label_w - value_w - 3)
+        top = max((v for _, v in rows), default=0) or 1
+        for (label, value), text in zip(rows, texts, strict=True):
+            eighths = round(max(value, 0) / top * room * 8)
+            bar = "█" * (eighths // 8) + (EIGHTHS[eighths % 8] if eighths % 8 else "")
+            out.append("\n")
+            out.append(label + " " * (label_w - cell_len(label)), label_style)
+            out.append(" ▕")
+            out.append(bar.ljust(room))
+            out.append(" " + text.rjust(value_w), value_style)
         return out

@@ -33,6 +33,7 @@ class RunsPane(RunActionsPane):
         Binding("u", "resume", "Resume the run", show=False),
         Binding("x,delete", "delete", "Delete"),
     ]
+    BACKGROUND = frozenset({"runs-list"})
     COMMANDS = [("Refresh runs", "Re-read the run table from the store", "refresh_runs")]
     REFRESH_S = 1.0
 

@@ -6,6 +6,7 @@ No widgets here: :func:`build_config` turns the form's raw strings into a RunCon
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +22,7 @@ from engine.config import (
     RunConfig,
     set_field,
 )
+from tangtui.store_rows import StoreError, check_run_name
 
 
 @dataclass(frozen=True)
@@ -123,6 +125,23 @@ def build_config(preset: str | None, values: dict[str, str]) -> tuple[RunConfig,
     for key, message in problems(cfg).items():
         errors.setdefault(key, message)
     return cfg, errors
+
+
+def name_problem(name: str, taken: Iterable[str]) -> str:
+    """Why ``name`` cannot name a new run, "" if it can (no name: the run id is its name)."""
+    if not name:
+        return ""
+    try:
+        check_run_name(name)
+    except StoreError as exc:
+        return str(exc).removeprefix(f"invalid run name {name!r}: ")
+    if name in set(taken):
+        return name_taken(name)
+    return ""
+
+
+def name_taken(name: str) -> str:
+    return f"a run named {name} exists; choose another name"
 
 
 def param_count(cfg: RunConfig, vocab: int = 7000) -> int:

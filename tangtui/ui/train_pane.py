@@ -12,6 +12,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Input, Label, Select, Static
 
+from tangtui.errors import TangtuiError
 from tangtui.ui.format import run_status
 from tangtui.ui.messages import OpenRun, RunLaunched, RunsListed
 from tangtui.ui.pane import Pane
@@ -21,12 +22,15 @@ from tangtui.ui.train_fields import (
     base_config,
     build_config,
     field_id,
+    name_problem,
+    name_taken,
     param_count,
     presets,
     value_text,
 )
 
 NO_PRESET = "defaults"
+NAME = "name"  # the run name field: not part of the config
 
 
 class TrainPane(Pane):
@@ -37,6 +41,8 @@ class TrainPane(Pane):
         Binding("ctrl+t", "stop", "Stop"),
         Binding("ctrl+u", "resume", "Resume run", show=False),
     ]
+    BACKGROUND = frozenset({"train-runs"})
+    LEAVE_TO = "#train-form"
     COMMANDS = [("Start training run", "Start a detached run of the Train form (ctrl+r)",
                  "action_start")]
 
@@ -58,6 +64,7 @@ class TrainPane(Pane):
                 with Horizontal(classes="field"):
                     yield Label("Run name", classes="field-label")
                     yield Input(placeholder="optional", id="f-name", compact=True)
+                yield Static("", classes="field-error", id="f-name-err")
                 for title, fields in SECTIONS:
                     yield Static(title, classes="section")
                     for f in fields:
@@ -100,12 +107,15 @@ class TrainPane(Pane):
     def validate(self) -> None:
         """Re-check every field and show the problems inline."""
         cfg, self.errors = build_config(self.preset(), self.values())
-        for f in FIELDS:
-            err = self.query_one(f"#{field_id(f.key)}-err", Static)
-            message = self.errors.get(f.key, "")
+        problem = name_problem(self.run_name() or "", self.taken_names())
+        if problem:
+            self.errors = {"name": problem, **self.errors}
+        for key in [NAME, *(f.key for f in FIELDS)]:
+            err = self.query_one(f"#{field_id(key)}-err", Static)
+            message = self.errors.get(key, "")
             err.update(escape(message))
             err.display = bool(message)
-            self.query_one(f"#{field_id(f.key)}").set_class(bool(message), "invalid")
+            self.query_one(f"#{field_id(key)}").set_class(bool(message), "invalid")
         n = len(self.errors)
         state = (f"[$error]{n} problem{'s' if n > 1 else ''}[/]" if n else "[$success]ready[/]")
         self.query_one("#train-summary", Static).update(
@@ -115,7 +125,7 @@ class TrainPane(Pane):
 
     def on_input_changed(self, event: Input.Changed) -> None:
         event.stop()
-        if not self._filling and event.input.id != "f-name":
+        if not self._filling:
             self.validate()
 
     def on_select_changed(self, event: Select.Changed) -> None:
@@ -148,18 +158,27 @@ class TrainPane(Pane):
         if action:
             action()
 
+    def run_name(self) -> str | None:
+        return self.query_one("#f-name", Input).value.strip() or None
+
+    def taken_names(self) -> set[str]:
+        return {n for r in self.runs for n in (r.id, r.name)}
+
     def action_start(self) -> None:
-        cfg, errors = build_config(self.preset(), self.values())
-        if errors:
-            key = next(iter(errors))
-            self.notify(f"{key}: {errors[key]}", title="Fix the form first", severity="error")
+        self.validate()
+        if self.errors:
+            key = next(iter(self.errors))
+            self.notify(f"{key}: {self.errors[key]}", title="Fix the form first",
+                        severity="error")
             return
-        name = self.query_one("#f-name", Input).value.strip() or None
+        cfg, _ = build_config(self.preset(), self.values())
         self.query_one("#train-start", Button).disabled = True
-        self.start_run(cfg.to_dict(), name)
+        self.start_run(cfg.to_dict(), self.run_name())
 
     @work(thread=True, exit_on_error=False, group="train-control")
     def start_run(self, config: dict[str, Any], name: str | None) -> None:
+        if name and any(name in (r.id, r.name) for r in self.services.store().list_runs()):
+            raise TangtuiError(name_taken(name))  # taken since the form last looked
         run_id = self.services.runner().start(config, name)
         self.post_message(RunLaunched(run_id, "start"))
 
@@ -191,6 +210,8 @@ class TrainPane(Pane):
         self.last_run_id = message.run_id
         verb = {"start": "Started", "stop": "Stopping", "resume": "Resumed"}[message.action]
         self.notify(f"{verb} run {message.run_id}", title="Train")
+        if message.action == "start":
+            self.query_one("#f-name", Input).value = ""  # that name is taken now
         self.validate()
         self.refresh_runs()
         if message.action in ("start", "resume"):
@@ -211,3 +232,5 @@ class TrainPane(Pane):
         self.query_one("#train-run", Static).update(
             f"Stop/resume acts on\n[b]{escape(run.name)}[/] · {run_status(run)}" if run else
             "No run yet.")
+        if not self._filling:
+            self.validate()  # the names taken may have changed
