@@ -190,7 +190,7 @@ class Store(HistoryMixin, PoemsMixin):
         if name is not None:
             check_run_name(name)
             if self._query("SELECT 1 FROM runs WHERE id = ? OR name = ?", (name, name)):
-                raise StoreError(f"a run named {name!r} already exists (choose another --name)")
+                raise StoreError(f"a run named {name!r} already exists; choose another name")
         engine = engine or str(config.get("engine", "numpy"))
         for _ in range(20):  # ids collide only when two runs start in the same second
             run_id = f"{datetime.now():%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
