@@ -94,41 +94,24 @@ class Optimizer:
         s = self.slots["sum"][k]
         np.multiply(g, g, out=tmp)
         s += tmp
-        np.sqrt(s, out=tmp)
-        tmp += self.cfg.eps
-        np.divide(g, tmp, out=tmp)
-        tmp *= lr
-        p -= tmp
+        _scaled_step(p, g, s, 1.0, self.cfg.eps, lr, tmp)
 
     def _rmsprop(self, k: str, p: np.ndarray, g: np.ndarray, lr: float, tmp: np.ndarray) -> None:
-        v, a = self.slots["square_avg"][k], self.cfg.alpha
-        v *= a
-        np.multiply(g, g, out=tmp)
-        tmp *= 1.0 - a
-        v += tmp
-        np.sqrt(v, out=tmp)
-        tmp += self.cfg.eps
-        np.divide(g, tmp, out=tmp)
-        tmp *= lr
-        p -= tmp
+        v = self.slots["square_avg"][k]
+        _ema_square(v, g, self.cfg.alpha, tmp)
+        _scaled_step(p, g, v, 1.0, self.cfg.eps, lr, tmp)
 
     def _adadelta(self, k: str, p: np.ndarray, g: np.ndarray, lr: float, tmp: np.ndarray) -> None:
         v, u = self.slots["square_avg"][k], self.slots["acc_delta"][k]
         rho, eps = self.cfg.rho, adadelta_eps(self.cfg)
-        v *= rho
-        np.multiply(g, g, out=tmp)
-        tmp *= 1.0 - rho
-        v += tmp
+        _ema_square(v, g, rho, tmp)
         np.add(v, eps, out=tmp)
         np.sqrt(tmp, out=tmp)  # sqrt(v + eps)
         np.divide(g, tmp, out=g)
         np.add(u, eps, out=tmp)
         np.sqrt(tmp, out=tmp)
         g *= tmp  # d = sqrt(u + eps) / sqrt(v + eps) * g
-        u *= rho
-        np.multiply(g, g, out=tmp)
-        tmp *= 1.0 - rho
-        u += tmp
+        _ema_square(u, g, rho, tmp)
         g *= lr
         p -= g
 
@@ -138,17 +121,9 @@ class Optimizer:
         m *= b1
         np.multiply(g, 1.0 - b1, out=tmp)
         m += tmp
-        v *= b2
-        np.multiply(g, g, out=tmp)
-        tmp *= 1.0 - b2
-        v += tmp
+        _ema_square(v, g, b2, tmp)
         step_size = lr / (1.0 - b1**self.t)
-        np.sqrt(v, out=tmp)
-        tmp *= 1.0 / math.sqrt(1.0 - b2**self.t)
-        tmp += self.cfg.eps
-        np.divide(m, tmp, out=tmp)
-        tmp *= step_size
-        p -= tmp
+        _scaled_step(p, m, v, 1.0 / math.sqrt(1.0 - b2**self.t), self.cfg.eps, step_size, tmp)
 
     def state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         """Slots as ``"{slot}/{param}"`` arrays, and ``{"name", "step"}``."""
@@ -172,3 +147,23 @@ class Optimizer:
                                           f"expected {a.shape}")
                 a[...] = src
         self.t = int(meta.get("step", 0))
+
+
+def _ema_square(v: np.ndarray, g: np.ndarray, decay: float, tmp: np.ndarray) -> None:
+    """v = decay * v + (1 - decay) * g^2, in place (``tmp`` is scratch)."""
+    v *= decay
+    np.multiply(g, g, out=tmp)
+    tmp *= 1.0 - decay
+    v += tmp
+
+
+def _scaled_step(p: np.ndarray, num: np.ndarray, v: np.ndarray, scale: float, eps: float,
+                 lr: float, tmp: np.ndarray) -> None:
+    """p -= lr * num / (sqrt(v) * scale + eps), in place (``tmp`` is scratch)."""
+    np.sqrt(v, out=tmp)
+    if scale != 1.0:
+        tmp *= scale
+    tmp += eps
+    np.divide(num, tmp, out=tmp)
+    tmp *= lr
+    p -= tmp
