@@ -24,8 +24,8 @@ OUT = Path(__file__).with_name("starter")
 
 
 def export(ref: str, out: Path = OUT) -> dict:
-    from tangtui.checkpoints import find_checkpoint
-    from tangtui.store import Store
+    from tangtui.runs.checkpoints import find_checkpoint
+    from tangtui.runs.store import Store
 
     path, label = find_checkpoint(ref)
     ckpt = load_checkpoint(path, optimizer=False)

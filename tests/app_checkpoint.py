@@ -13,7 +13,7 @@ def make_tiny_run(home: Path, name: str = "tiny-poet") -> str:
     from engine.base import create_engine
     from engine.checkpoint import Checkpoint, save_checkpoint
     from engine.config import RunConfig
-    from tangtui.store import Store
+    from tangtui.runs.store import Store
 
     itos = ["<pad>", "<bos>", "<eos>", "<unk>", *PUNCT, *CHARS]
     cfg = RunConfig()

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.corpus.model import Corpus, Poem
-from tangtui.store_rows import EvalRow, MetricRow, Run, Sample, SavedPoem, StoreError
+from tangtui.runs.rows import EvalRow, MetricRow, Run, Sample, SavedPoem, StoreError
 from tangtui.ui.backends import ComposedPoem, ComposeRequest
 
 POEMS = [

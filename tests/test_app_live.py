@@ -9,8 +9,8 @@ from pathlib import Path
 
 from tangtui.app import make_app
 from tangtui.errors import TangtuiError
-from tangtui.runner import request_stop
-from tangtui.store import Store
+from tangtui.runs.runner import request_stop
+from tangtui.runs.store import Store
 from tangtui.ui.monitor_pane import MonitorPane
 from tangtui.ui.run_control import ProcessRunControl
 

@@ -98,8 +98,8 @@ async def test_stop_and_resume_go_through_the_runner() -> None:
 async def test_delete_is_refused_while_a_trainer_holds_the_lock() -> None:
     """The run looks stopped (a stale status) but a trainer holds its lock: like `tangtui rm`,
     the app's delete goes through the lock and refuses."""
-    from tangtui.run_lock import RunLock
-    from tangtui.store import Store
+    from tangtui.runs.lock import RunLock
+    from tangtui.runs.store import Store
 
     store = Store()
     run = store.create_run({}, name="locked")

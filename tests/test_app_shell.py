@@ -80,7 +80,7 @@ async def test_palette_offers_pane_commands() -> None:
 
 async def test_broken_store_is_a_notification_not_a_crash() -> None:
     def broken():
-        from tangtui.store_rows import StoreError
+        from tangtui.runs.rows import StoreError
 
         raise StoreError("cannot use the run store at /nowhere: Permission denied")
 
@@ -134,7 +134,7 @@ async def test_escape_stays_in_the_pane_so_its_keys_work() -> None:
 
 async def test_a_failing_poller_is_said_once() -> None:
     def broken():
-        from tangtui.store_rows import StoreError
+        from tangtui.runs.rows import StoreError
 
         raise StoreError("cannot use the run store at /nowhere: Permission denied")
 

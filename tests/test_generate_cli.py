@@ -119,7 +119,7 @@ def test_unknown_run_and_missing_starter(capsys: pytest.CaptureFixture[str],
 def _make_run(name: str, status: str, ckpt: Path | None) -> str:
     import shutil
 
-    from tangtui.store import Store
+    from tangtui.runs.store import Store
 
     store = Store()
     run = store.create_run({"engine": "numpy"}, name=name, engine="numpy")
@@ -185,7 +185,7 @@ def test_a_best_checkpoint_replaced_while_reading_is_retried(
         capsys: pytest.CaptureFixture[str], ckpt: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import shutil
 
-    from tangtui.store import Store
+    from tangtui.runs.store import Store
 
     run_id = _make_run("live", "running", ckpt)
     best = Store().run_dir(run_id) / "checkpoints" / "best"
@@ -199,7 +199,7 @@ def test_the_app_poet_retries_a_replaced_best_checkpoint(
         ckpt: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import shutil
 
-    from tangtui.store import Store
+    from tangtui.runs.store import Store
     from tangtui.ui.backends import ComposeRequest
     from tangtui.ui.compose_backend import EnginePoet
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from engine.trainer_ckpt import CheckpointKeeper, checkpoint_step
-from tangtui.store import Store
+from tangtui.runs.store import Store
 
 TINY = ["corpus.forms=wujue", "corpus.max_poems=80", "model.embed_dim=16", "model.hidden_dim=16",
         "train.batch_size=8", "train.seq_len=32", "train.log_every=1", "train.eval_every=10",
@@ -111,7 +111,7 @@ def test_sigterm_saves_a_checkpoint_and_the_lock_refuses_a_second_trainer() -> N
     info = start_detached("train.steps=100000", "train.checkpoint_every=1000", name="long")
     store = Store()
     wait_for(lambda: len(store.metrics(info["id"])) >= 5, what="some steps")
-    second = subprocess.run([sys.executable, "-m", "tangtui.runner", info["id"], "--resume"],
+    second = subprocess.run([sys.executable, "-m", "tangtui.runs.runner", info["id"], "--resume"],
                             capture_output=True, text=True, env=env())
     assert second.returncode == 2 and "already being trained (pid" in second.stderr
     refused = tangtui("resume", "long", check=False)

@@ -12,14 +12,14 @@ from pathlib import Path
 import pytest
 
 from tangtui.errors import TangtuiError
-from tangtui.run_lock import LOCK_NAME, RunLock, is_locked, lock_holder
-from tangtui.runner import request_stop
-from tangtui.store import Store
+from tangtui.runs.lock import LOCK_NAME, RunLock, is_locked, lock_holder
+from tangtui.runs.runner import request_stop
+from tangtui.runs.store import Store
 
 PROBER = textwrap.dedent("""
     import sys
     from pathlib import Path
-    from tangtui.run_lock import is_locked
+    from tangtui.runs.lock import is_locked
     run_dir, stop = Path(sys.argv[1]), Path(sys.argv[2])
     print("ready", flush=True)
     n = 0

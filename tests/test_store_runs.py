@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from tangtui.errors import TangtuiError
-from tangtui.run_lock import RunLock
-from tangtui.store import (
+from tangtui.runs.lock import RunLock
+from tangtui.runs.store import (
     HEARTBEAT_STALE,
     EvalRow,
     MetricRow,
@@ -217,7 +217,7 @@ def test_readers_read_while_a_writer_writes(tangtui_home: Path) -> None:
     run = store.create_run({})
     writer = textwrap.dedent(f"""
         import time
-        from tangtui.store import Store, MetricRow
+        from tangtui.runs.store import Store, MetricRow
         s = Store()
         for step in range(1, 301):
             s.add_metrics({run.id!r}, [MetricRow(step, 0, 1.0, 1e-3, 1.0, time.time())])

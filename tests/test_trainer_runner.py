@@ -10,9 +10,9 @@ from trainer_fakes import BigramEngine, fake_config, tiny_dataset
 
 from engine.checkpoint import CheckpointError
 from tangtui.errors import TangtuiError
-from tangtui.run_lock import RunLock, is_locked, lock_holder
-from tangtui.runner import execute
-from tangtui.store import Store
+from tangtui.runs.lock import RunLock, is_locked, lock_holder
+from tangtui.runs.runner import execute
+from tangtui.runs.store import Store
 
 
 def run_once(store: Store, run_id: str, cfg, resume: bool = False, stop=None, hooks=()):
@@ -57,7 +57,7 @@ def test_stop_then_resume_rewrites_rows_after_the_checkpoint() -> None:
     assert run_once(store, run.id, cfg, stop=stop, hooks=[StopAt(13, stop)]).status == "stopped"
     assert store.get_run(run.id).checkpoint_step == 13
     # pretend the trainer had logged beyond its checkpoint before dying
-    from tangtui.store import MetricRow
+    from tangtui.runs.store import MetricRow
 
     store.add_metrics(run.id, [MetricRow(s, 0, 99.0, 0.0, 0.0, 0.0) for s in (14, 15)])
     result = run_once(store, run.id, cfg, resume=True)

@@ -6,8 +6,8 @@ import json
 import time
 
 from tangtui.cli import main
-from tangtui.store import Store
-from tangtui.store_rows import EvalRow, MetricRow
+from tangtui.runs.rows import EvalRow, MetricRow
+from tangtui.runs.store import Store
 
 
 def _finished_run(store: Store) -> str:

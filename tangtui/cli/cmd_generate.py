@@ -54,8 +54,8 @@ def register(sub: Any) -> None:
 def cmd_generate(args: argparse.Namespace) -> int:
     from engine.decode import Sampling
     from engine.generate import PoemRequest, load_poet
-    from tangtui.checkpoints import find_checkpoint, load_retrying
     from tangtui.cli import print_json
+    from tangtui.runs.checkpoints import find_checkpoint, load_retrying
 
     if args.engine == "torch":
         import torch

@@ -58,7 +58,7 @@ def _fmt(x: float | None, spec: str) -> str:
 
 def cmd_runs(args: argparse.Namespace) -> int:
     from tangtui.cli import print_json
-    from tangtui.store import Store
+    from tangtui.runs.store import Store
 
     runs = Store().list_runs()
     if args.json:
@@ -81,7 +81,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 def cmd_metrics(args: argparse.Namespace) -> int:
     from tangtui.cli import print_json
-    from tangtui.store import Store
+    from tangtui.runs.store import Store
 
     store = Store()
     run = store.get_run(args.run)
@@ -104,9 +104,9 @@ def cmd_metrics(args: argparse.Namespace) -> int:
 
 def cmd_stop(args: argparse.Namespace) -> int:
     from tangtui.cli import print_json
-    from tangtui.run_lock import lock_holder
-    from tangtui.runner import request_stop
-    from tangtui.store import Store
+    from tangtui.runs.lock import lock_holder
+    from tangtui.runs.runner import request_stop
+    from tangtui.runs.store import Store
 
     store = Store()
     run = store.get_run(args.run)
@@ -132,8 +132,8 @@ def cmd_stop(args: argparse.Namespace) -> int:
 
 def cmd_rm(args: argparse.Namespace) -> int:
     from tangtui.cli import print_json
-    from tangtui.run_lock import is_locked, lock_holder, training_error
-    from tangtui.store import Store
+    from tangtui.runs.lock import is_locked, lock_holder, training_error
+    from tangtui.runs.store import Store
 
     store = Store()
     runs = [store.get_run(ref) for ref in args.runs]  # all must exist before any is removed
@@ -152,7 +152,7 @@ def cmd_rm(args: argparse.Namespace) -> int:
 
 def cmd_watch(args: argparse.Namespace) -> int:
     from tangtui.cli.watch import watch
-    from tangtui.store import Store
+    from tangtui.runs.store import Store
 
     store = Store()
     return watch(store, store.get_run(args.run).id, interval=max(0.05, args.interval),

@@ -51,7 +51,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
         print_json(config.to_dict())
         return 0
-    from tangtui.store import Store
+    from tangtui.runs.store import Store
 
     store = Store()
     run = store.create_run(config.to_dict(), name=args.name, engine=config.engine)
@@ -59,8 +59,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
-    from tangtui.run_lock import is_locked, lock_holder
-    from tangtui.store import Store
+    from tangtui.runs.lock import is_locked, lock_holder
+    from tangtui.runs.store import Store
 
     store = Store()
     run = store.get_run(args.run)
@@ -78,7 +78,7 @@ def _start(store: Any, run_id: str, *, resume: bool, detach: bool, as_json: bool
     from tangtui.cli import print_json
 
     if detach:
-        from tangtui.runner import LOG_NAME, spawn
+        from tangtui.runs.runner import LOG_NAME, spawn
 
         pid = spawn(store, run_id, resume=resume)
         run = store.get_run(run_id)
@@ -90,7 +90,7 @@ def _start(store: Any, run_id: str, *, resume: bool, detach: bool, as_json: bool
         return 0
 
     from tangtui.cli.progress import ProgressBar
-    from tangtui.runner import execute
+    from tangtui.runs.runner import execute
 
     bar = ProgressBar()
     try:

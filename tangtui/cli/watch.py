@@ -13,7 +13,7 @@ import sys
 import time
 from typing import Any
 
-from tangtui.store import Store
+from tangtui.runs.store import Store
 
 
 def _emit(obj: dict[str, Any], text: str, as_json: bool) -> None:

@@ -14,13 +14,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from engine.corpus import Corpus
-    from tangtui.store_rows import EvalRow, MetricRow, Run, Sample, SavedPoem
+    from tangtui.runs.rows import EvalRow, MetricRow, Run, Sample, SavedPoem
 
 STARTER = "starter"  # model key of the bundled starter model
 
 
 class RunStore(Protocol):
-    """The read side of :class:`tangtui.store.Store` that the app uses (plus delete/save)."""
+    """The read side of :class:`tangtui.runs.store.Store` that the app uses (plus delete/save)."""
 
     def list_runs(self) -> list[Run]: ...
     def get_run(self, ref: str) -> Run: ...
@@ -98,7 +98,7 @@ class Services:
             if self._store is None:
                 arg = self._store_arg
                 if arg is None:
-                    from tangtui.store import Store
+                    from tangtui.runs.store import Store
 
                     self._store = Store()
                 elif callable(arg) and not hasattr(arg, "list_runs"):

@@ -19,8 +19,8 @@ CANDIDATES = 8  # top candidates kept per position
 
 def run_checkpoint(root: Path, run_id: str) -> Path:
     """The best checkpoint of run ``run_id`` in the store at ``root``, else its newest one."""
-    from tangtui.checkpoints import run_checkpoint as find
-    from tangtui.store_rows import check_run_id
+    from tangtui.runs.checkpoints import run_checkpoint as find
+    from tangtui.runs.rows import check_run_id
 
     path = find(root / "runs" / check_run_id(run_id))
     if path is None:
@@ -38,7 +38,7 @@ class EnginePoet:
 
     def _poet(self, model: str) -> Any:
         from engine.generate import load_poet, starter_dir
-        from tangtui.checkpoints import load_retrying
+        from tangtui.runs.checkpoints import load_retrying
 
         def locate() -> Path:
             return starter_dir() if model == STARTER else run_checkpoint(

@@ -29,7 +29,7 @@ from tangtui.ui.poem_text import FORM_LABELS
 from tangtui.ui.poem_view import PoemView, candidates_markup
 
 if TYPE_CHECKING:
-    from tangtui.store_rows import Run
+    from tangtui.runs.rows import Run
 
 FORMS = [("free 自由", "free")] + [(f"{k} {v}", k) for k, v in FORM_LABELS.items() if k != "other"]
 

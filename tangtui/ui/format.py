@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from tangtui.store_rows import Run
+    from tangtui.runs.rows import Run
 
 
 def fmt_ppl(value: float | None) -> str:

@@ -10,7 +10,7 @@ from textual.message import Message
 
 if TYPE_CHECKING:
     from engine.corpus import Corpus, Poem
-    from tangtui.store_rows import Run, Sample, SavedPoem
+    from tangtui.runs.rows import Run, Sample, SavedPoem
     from tangtui.ui.backends import ComposedPoem, ComposeRequest
 
 

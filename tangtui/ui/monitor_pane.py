@@ -23,7 +23,7 @@ from tangtui.ui.plots import CurvePlot
 from tangtui.ui.run_actions import RunActionsPane
 
 if TYPE_CHECKING:
-    from tangtui.store_rows import Run, Sample
+    from tangtui.runs.rows import Run, Sample
 
 POLL_S = 0.75
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from tangtui.errors import TangtuiError
 
 if TYPE_CHECKING:
-    from tangtui.store_rows import SavedPoem
+    from tangtui.runs.rows import SavedPoem
 
 
 def export_poems(poems: Sequence[SavedPoem], folder: Path, name: str = "poems.txt") -> Path:

@@ -15,7 +15,7 @@ from tangtui.ui.messages import RunLaunched
 from tangtui.ui.pane import Pane
 
 if TYPE_CHECKING:
-    from tangtui.store_rows import Run
+    from tangtui.runs.rows import Run
 
 VERBS = {"stop": "Stopping", "resume": "Resumed", "delete": "Deleted"}
 

@@ -15,7 +15,7 @@ from tangtui.ui.messages import OpenRun, RunLaunched, RunsListed
 from tangtui.ui.run_actions import RunActionsPane
 
 if TYPE_CHECKING:
-    from tangtui.store_rows import Run
+    from tangtui.runs.rows import Run
 
 EMPTY = ("No runs yet. Press [b]t[/] to set up and start a training run, "
          "or [b]p[/] to compose with the starter model.")

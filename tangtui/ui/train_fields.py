@@ -22,7 +22,7 @@ from engine.config import (
     RunConfig,
     set_field,
 )
-from tangtui.store_rows import StoreError, check_run_name
+from tangtui.runs.rows import StoreError, check_run_name
 
 
 @dataclass(frozen=True)

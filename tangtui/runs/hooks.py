@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.trainer import Hooks, Progress
-from tangtui.store import EvalRow, MetricRow, Store
+from tangtui.runs.store import EvalRow, MetricRow, Store
 
 
 class StoreHooks(Hooks):

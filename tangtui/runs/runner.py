@@ -1,4 +1,4 @@
-"""The training process of one run: ``python -m tangtui.runner RUN_ID [--resume]``.
+"""The training process of one run: ``python -m tangtui.runs.runner RUN_ID [--resume]``.
 
 It takes the run's lock (``<run dir>/lock``, ``fcntl.flock``; a second trainer is refused before
 it touches anything), records pid, host and a heartbeat every few seconds, trains with
@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from tangtui.errors import TangtuiError
-from tangtui.run_lock import RunLock, is_locked, lock_holder
-from tangtui.store import HEARTBEAT_EVERY, Store, StoreError, now_iso
+from tangtui.runs.lock import RunLock, is_locked, lock_holder
+from tangtui.runs.store import HEARTBEAT_EVERY, Store, StoreError, now_iso
 
 LOG_NAME = "train.log"
 
@@ -67,7 +67,7 @@ def execute(run_id: str, *, resume: bool = False, store: Store | None = None,
     lines to stdout (what a detached trainer writes to train.log).
     """
     from engine.trainer import Trainer
-    from tangtui.run_hooks import LogHooks, StoreHooks
+    from tangtui.runs.hooks import LogHooks, StoreHooks
 
     store = store or Store()
     run = store.get_run(run_id)
@@ -164,7 +164,7 @@ def spawn(store: Store, run_id: str, *, resume: bool = False, wait: float = 10.0
     env = dict(os.environ, TANGTUI_HOME=str(store.root), PYTHONUNBUFFERED="1")
     root = str(Path(__file__).resolve().parent.parent)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
-    cmd = [sys.executable, "-m", "tangtui.runner", run_id] + (["--resume"] if resume else [])
+    cmd = [sys.executable, "-m", "tangtui.runs.runner", run_id] + (["--resume"] if resume else [])
     try:
         with open(log_path, "ab") as log:
             log.write(f"--- {now_iso()} {' '.join(cmd[1:])}\n".encode())
@@ -232,7 +232,7 @@ def _log_tail(path: Path) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tangtui.runner",
+    parser = argparse.ArgumentParser(prog="python -m tangtui.runs.runner",
                                      description="Train one stored run (started by tangtui).")
     parser.add_argument("run_id")
     parser.add_argument("--resume", action="store_true", help="continue from its checkpoint")

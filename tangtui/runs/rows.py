@@ -1,4 +1,4 @@
-"""Rows of the run store (see :mod:`tangtui.store`): runs, metrics, evals, samples, poems.
+"""Rows of the run store (see :mod:`tangtui.runs.store`): runs, metrics, evals, samples, poems.
 
 Also the liveness rule, run id/name validation and :class:`StoreError`.
 """

@@ -1,6 +1,6 @@
 """The history half of the run store: train rows, evaluations and sample rounds of each run.
 
-A mixin of :class:`tangtui.store.Store` (it uses the store's ``_tx``/``_query``); the trainer
+A mixin of :class:`tangtui.runs.store.Store` (it uses the store's ``_tx``/``_query``); the trainer
 writes these rows, viewers poll them with ``since`` (the last step they have seen).
 """
 
@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from typing import Any
 
-from tangtui.store_rows import EvalRow, MetricRow, Sample
+from tangtui.runs.rows import EvalRow, MetricRow, Sample
 
 
 class HistoryMixin:

@@ -40,7 +40,7 @@ class RunLock:
         """Take the lock or raise :class:`RunLockedError` naming the process that holds it.
 
         Retries for ``retry_s``: a concurrent :func:`is_locked` probe (every 50 ms while
-        :func:`tangtui.runner.spawn` waits) briefly holds a shared lock.
+        :func:`tangtui.runs.runner.spawn` waits) briefly holds a shared lock.
         """
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)

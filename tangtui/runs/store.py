@@ -35,8 +35,8 @@ trainer process exists (checked by pid on this host) and its heartbeat (written 
 says it runs but it does not (killed, crashed, machine rebooted); ``"ended"`` for ``finished``,
 ``stopped`` and ``failed``. ``run.display_status`` shows ``dead`` in place of a stale status.
 
-The history rows live in :mod:`tangtui.store_history`, saved poems in :mod:`tangtui.store_poems`
-(mixins of :class:`Store`), the row types in :mod:`tangtui.store_rows`.
+The history rows live in :mod:`tangtui.runs.history`, saved poems in :mod:`tangtui.runs.poems`
+(mixins of :class:`Store`), the row types in :mod:`tangtui.runs.rows`.
 """
 
 from __future__ import annotations
@@ -55,10 +55,10 @@ from pathlib import Path
 from typing import Any
 
 from tangtui.paths import data_home
-from tangtui.run_lock import RunLock, RunLockedError, training_error
-from tangtui.store_history import HistoryMixin
-from tangtui.store_poems import PoemsMixin, orphan_poems
-from tangtui.store_rows import (
+from tangtui.runs.history import HistoryMixin
+from tangtui.runs.lock import RunLock, RunLockedError, training_error
+from tangtui.runs.poems import PoemsMixin, orphan_poems
+from tangtui.runs.rows import (
     ACTIVE,
     HEARTBEAT_EVERY,
     HEARTBEAT_STALE,
@@ -268,7 +268,7 @@ class Store(HistoryMixin, PoemsMixin):
         """Remove a run's rows and directory, unless a trainer holds its lock (TangtuiError).
 
         The lock is held while deleting, so no trainer can start on the run meanwhile. Its saved
-        poems are kept (see :func:`tangtui.store_poems.orphan_poems`).
+        poems are kept (see :func:`tangtui.runs.poems.orphan_poems`).
         """
         run = self.get_run(run_id)
         lock = RunLock(self.run_dir(run.id))

@@ -43,7 +43,7 @@ def find_checkpoint(ref: str | None = None) -> tuple[Path, str]:
     ``REF`` is a run id, name or unique id prefix, or the path of a checkpoint directory.
     Without it: the newest finished run that has a checkpoint, else the bundled starter model.
     """
-    from tangtui.store import Store, StoreError
+    from tangtui.runs.store import Store, StoreError
 
     if ref:
         as_path = Path(ref).expanduser()

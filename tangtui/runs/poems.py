@@ -1,8 +1,8 @@
 """The saved poems of the run store: everything a user keeps from Compose.
 
-A mixin of :class:`tangtui.store.Store`. A poem remembers the run that wrote it (``run_id``) and
-its settings; deleting the run keeps the poem (``run_id`` becomes NULL and the run's name and id
-stay in the settings as ``run_name``/``model``).
+A mixin of :class:`tangtui.runs.store.Store`. A poem remembers the run that wrote it
+(``run_id``) and its settings; deleting the run keeps the poem (``run_id`` becomes NULL and the
+run's name and id stay in the settings as ``run_name``/``model``).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any
 
-from tangtui.store_rows import SavedPoem, now_iso
+from tangtui.runs.rows import SavedPoem, now_iso
 
 
 class PoemsMixin:
