@@ -55,6 +55,7 @@ from pathlib import Path
 from typing import Any
 
 from tangtui.paths import data_home
+from tangtui.runs.experiments import LAB_SCHEMA, ExperimentsMixin
 from tangtui.runs.history import HistoryMixin
 from tangtui.runs.lock import RunLock, RunLockedError, training_error
 from tangtui.runs.poems import PoemsMixin, orphan_poems
@@ -108,7 +109,7 @@ CREATE TABLE IF NOT EXISTS poems (
 _RUN_COLS = [f for f in Run.__dataclass_fields__]
 
 
-class Store(HistoryMixin, PoemsMixin):
+class Store(HistoryMixin, PoemsMixin, ExperimentsMixin):
     """A connection to the store; thread-safe (one connection, one lock)."""
 
     def __init__(self, root: str | os.PathLike[str] | None = None) -> None:
@@ -124,7 +125,7 @@ class Store(HistoryMixin, PoemsMixin):
             self._db.execute("PRAGMA busy_timeout = 10000")
             self._db.execute("PRAGMA journal_mode = WAL")
             self._db.execute("PRAGMA synchronous = NORMAL")
-            self._db.executescript(SCHEMA)
+            self._db.executescript(SCHEMA + LAB_SCHEMA)
         except (OSError, sqlite3.Error) as exc:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             raise StoreError(f"cannot use the run store at {self.root}: {reason} "
@@ -278,7 +279,7 @@ class Store(HistoryMixin, PoemsMixin):
             raise training_error(run.name, exc.pid) from None
         try:
             with self._tx() as db:
-                for table in ("metrics", "evals", "samples"):
+                for table in ("metrics", "evals", "samples", "probes"):
                     db.execute(f"DELETE FROM {table} WHERE run_id = ?", (run.id,))
                 orphan_poems(db, run.id, run.name)
                 db.execute("DELETE FROM runs WHERE id = ?", (run.id,))
