@@ -4,9 +4,9 @@ DeepOBS's protocol: each optimizer first trains at a few log-spaced learning rat
 own centre (``factor * centre`` for each factor of the grid), one seed; the rate with the lowest
 final held-out perplexity is its best, and the best is rerun with the other seeds. Every member
 starts from the same weights and sees the same data in the same order (same seed per seed
-index): members of one seed differ only in ``optim.*``. Full-batch GD is ``sgd`` with
-``optim.accum = 0`` (one update per pass over the training split), so at an equal budget of
-characters it takes far fewer steps.
+index): members of one seed differ only in ``optim.*``. Every member gets the same budget, a
+number of passes over the training split; full-batch GD is ``sgd`` with ``optim.accum = 0``
+(one update per pass), so with the same characters it takes far fewer steps.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import math
 from typing import Any
 
 from engine.lab import stats
-from engine.lab.scales import LOSS_THRESHOLD
+from engine.lab.scales import LOSS_THRESHOLD, OPTIMIZER_EPOCHS
 from engine.lab.spec import Figure, LabData, Member, MemberData, Report, Series, Verdict
 from engine.optim_defaults import STANDARD
 
@@ -38,7 +38,8 @@ SEED_BASE = 1234
 def _optim_overrides(label: str, name: str, extra: dict[str, Any], lr: float) -> dict[str, Any]:
     """optim.name first (it moves lr), then its standard settings, then the rate."""
     std = {f"optim.{k}": v for k, v in STANDARD[name].items() if k != "lr"}
-    return {"optim.name": name, "optim.accum": 1, **std, **extra, "optim.lr": lr}
+    return {"optim.name": name, "optim.accum": 1, **std, **extra, "optim.lr": lr,
+            "train.log_every": 1}  # every step logged: the race is timed to the step
 
 
 def grid_factors(scale: str, options: dict[str, Any]) -> tuple[float, ...]:
@@ -59,9 +60,10 @@ class OptimizersExperiment:
     def plan(self, scale: str, seeds: int, done: list[MemberData],
              options: dict[str, Any]) -> list[Member]:
         factors = grid_factors(scale, options)
+        budget = {"train.steps": 0, "train.epochs": OPTIMIZER_EPOCHS[scale]}  # equal data
         members = [Member(f"{label}/lr={c * f:.3g}", label, 0, "grid",
                           {**_optim_overrides(label, name, extra, c * f),
-                           "train.seed": SEED_BASE})
+                           "train.seed": SEED_BASE, **budget})
                    for label, name, extra, c in OPTIMIZERS for f in factors]
         by_key = {m.key: m for m in done}
         if not all(m.key in by_key and by_key[m.key].done for m in members):
@@ -71,7 +73,7 @@ class OptimizersExperiment:
             for s in range(1, seeds):
                 members.append(Member(f"{label}/best/s{s}", label, s, "main",
                                       {**_optim_overrides(label, name, extra, best.lr),
-                                       "train.seed": SEED_BASE + s}))
+                                       "train.seed": SEED_BASE + s, **budget}))
         return members
 
     def finish(self, data: LabData, kit: Any) -> dict[str, Any]:
@@ -160,8 +162,9 @@ def _race(reach: dict[str, float | None], threshold: float) -> Verdict:
     if adam is None:
         return Verdict(claim, False, f"Adam never did; first {order[0][1]} "
                                      f"({order[0][0]:,.0f} steps)")
-    holds = not others or adam <= others[0][0]
-    return Verdict(claim, holds, f"{adam:,.0f} steps; {nxt}")
+    holds = not others or adam < others[0][0]  # a tie is not "first"
+    tie = " (a tie)" if others and adam == others[0][0] else ""
+    return Verdict(claim, holds, f"{adam:,.0f} steps; {nxt}{tie}")
 
 
 def _lowest(final: dict[str, float | None]) -> Verdict:
