@@ -93,13 +93,9 @@ def _check_plan(kind: str, scale: str, seeds: int, options: dict[str, Any]) -> N
 
 
 def _members_done(store: Any, exp: Any) -> tuple[int, int]:
-    from engine.lab import get_experiment
-    from tangtui.runs.experiments import lab_data
+    from tangtui.runs.experiments import members_done
 
-    data = lab_data(store, exp)
-    plan = get_experiment(exp.kind).plan(exp.scale, exp.seeds, data.members, exp.options)
-    done = {m.key for m in data.members if m.done}
-    return sum(1 for m in plan if m.key in done), len(plan)
+    return members_done(store, exp)
 
 
 def cmd_list(args: argparse.Namespace) -> int:

@@ -220,3 +220,13 @@ def lab_data(store: Any, exp: ExperimentRow) -> Any:
         members.append(MemberData(m.key, m.group, m.seed, m.phase, run.id, run.display_status,
                                   run.config, run.info, metrics, evals, probes))
     return LabData(exp.kind, exp.scale, exp.seeds, members, exp.results, vocab)
+
+
+def members_done(store: Any, exp: ExperimentRow) -> tuple[int, int]:
+    """(members done, members planned so far) of ``exp``."""
+    from engine.lab import get_experiment
+
+    data = lab_data(store, exp)
+    plan = get_experiment(exp.kind).plan(exp.scale, exp.seeds, data.members, exp.options)
+    done = {m.key for m in data.members if m.done}
+    return sum(1 for m in plan if m.key in done), len(plan)
