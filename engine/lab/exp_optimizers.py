@@ -43,7 +43,8 @@ def _optim_overrides(label: str, name: str, extra: dict[str, Any], lr: float) ->
 
 
 def grid_factors(scale: str, options: dict[str, Any]) -> tuple[float, ...]:
-    factors = tuple(options.get("lr_grid") or GRID[scale])
+    given = options.get("lr_grid")
+    factors = tuple(given) if given is not None else GRID[scale]
     if not factors or any(not (isinstance(f, (int, float)) and f > 0) for f in factors):
         raise ValueError("the learning-rate grid must hold positive factors")
     return factors
@@ -163,8 +164,11 @@ def _race(reach: dict[str, float | None], threshold: float) -> Verdict:
         return Verdict(claim, False, f"Adam never did; first {order[0][1]} "
                                      f"({order[0][0]:,.0f} steps)")
     holds = not others or adam < others[0][0]  # a tie is not "first"
-    tie = " (a tie)" if others and adam == others[0][0] else ""
-    return Verdict(claim, holds, f"{adam:,.0f} steps; {nxt}{tie}")
+    if holds:
+        return Verdict(claim, True, f"{adam:,.0f} steps; {nxt}")
+    tie = " (a tie)" if adam == others[0][0] else ""
+    return Verdict(claim, False, f"Adam {adam:,.0f} steps; first {others[0][1]} "
+                                 f"{others[0][0]:,.0f}{tie}")
 
 
 def _lowest(final: dict[str, float | None]) -> Verdict:
