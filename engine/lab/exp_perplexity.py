@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from engine.corpus.batching import make_batches
+from engine.evaluation import POEMS, STREAM, evaluate_heldout
 from engine.lab import stats
 from engine.lab.scales import PAD_TO, PERPLEXITY_MODEL
 from engine.lab.spec import Figure, LabData, Member, MemberData, Report, Series, Verdict
@@ -35,25 +36,20 @@ def three_ways(engine: Any, dataset: Any, pad_to: int = PAD_TO, window: int = 64
                ) -> dict[str, Any]:
     """The held-out perplexity of ``engine`` counted the three ways (see the module docstring).
 
-    Uses only the engine's public ``bind``/``evaluate``; the held-out poems come from the
-    dataset's test split (in poem mode, as the perplexity members train).
+    Per poem and stream are :func:`engine.evaluation.evaluate_heldout` (the trainer's own
+    figures), over every held-out poem alone and over them joined in windows of ``window``.
     """
-    test = dataset.test
-    if test.mode != "poem":
-        raise ValueError("three_ways needs a dataset built in poem mode")
-    poems = [np.asarray(test.rows[r, 1:test.lengths[r] - 1]) for r in range(len(test.lengths))]
-    widest = max(len(p) for p in poems) + 1
-    per_poem = make_batches(poems, "poem", test.batch_size, widest, test.seed)
-    stream = make_batches(poems, "stream", min(16, test.batch_size), window)
-    engine.bind("lab_poem", per_poem)
-    engine.bind("lab_stream", stream)
-    loss_p, n_p = engine.evaluate("lab_poem")
-    loss_s, n_s = engine.evaluate("lab_stream")
+    poems_b = dataset.test_poems
+    poems = [np.asarray(poems_b.rows[r, 1:poems_b.lengths[r] - 1])
+             for r in range(len(poems_b.lengths))]
+    engine.bind(POEMS, poems_b)
+    engine.bind(STREAM, make_batches(poems, "stream", 16, window))
+    ev = evaluate_heldout(engine)
     n_pad = sum(max(0, pad_to - (len(p) + 1)) for p in poems)
     return {
-        "per_poem": math.exp(loss_p / n_p), "stream": math.exp(loss_s / n_s),
-        "padded": math.exp(loss_p / (n_p + n_pad)), "targets": n_p, "stream_targets": n_s,
-        "pad_targets": n_pad, "poems": len(poems), "left_out_too_long": int(test.dropped),
+        "per_poem": ev.ppl, "stream": ev.stream_ppl,
+        "padded": math.exp(ev.loss * ev.tokens / (ev.tokens + n_pad)), "targets": ev.tokens,
+        "stream_targets": ev.stream_tokens, "pad_targets": n_pad, "poems": len(poems),
     }
 
 
