@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,6 +71,8 @@ class LabPane(Pane):
         self.figure_index = 0
         self.x_axis = "step"
         self._shown_rows: list[tuple[str, ...]] = []
+        self._version: int | None = None  # the store's data_version at the last poll
+        self._polled = 0.0
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="lab-bar"):
@@ -105,6 +108,11 @@ class LabPane(Pane):
         from tangtui.runs.experiments import members_done
 
         store = self.services.store()
+        version = store.data_version()  # type: ignore[attr-defined]
+        now = time.monotonic()
+        if version == self._version and self.report is not None and now - self._polled < 5:
+            return  # nothing written since the last poll (a killed process: seen within 5 s)
+        self._version, self._polled = version, now
         found = store.list_experiments()  # type: ignore[attr-defined]
         progress = {x.id: members_done(store, x) for x in found}
         self.post_message(LabListed(found, progress))
@@ -212,6 +220,7 @@ class LabPane(Pane):
 
     def on_lab_started(self, message: LabStarted) -> None:
         message.stop()
+        self._version = None
         self.notify(f"experiment {message.exp_id} started", title="Lab", timeout=3)
         self.selected = None
         self.select(message.exp_id)
@@ -257,7 +266,7 @@ class LabPane(Pane):
 
     def _deleted(self, exp_id: str, n: int) -> None:
         self.notify(f"deleted experiment {exp_id} and {n} member runs", title="Lab")
-        self.selected, self.report = None, None
+        self.selected, self.report, self._version = None, None, None
         self.draw()
         self.refresh_list()
 
