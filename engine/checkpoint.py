@@ -2,8 +2,9 @@
 
 A checkpoint is a directory::
 
-    model.safetensors   weights under PyTorch's names (see engine.base), float32 (or float16
-                        for the bundled starter model; loaders upcast)
+    model.safetensors   weights under PyTorch's names (see engine.base), float32 (or int8 with
+                        per-row scales for the bundled starter model, see engine.quantize;
+                        loaders dequantise and upcast)
     meta.json           {"format": 1, "engine", "config", "vocab", "script", "step", "epoch",
                          "batch", "rng", ...}: everything needed to rebuild the model and resume
     optim.safetensors   optional: optimizer slots as "{slot}/{param}"
@@ -25,6 +26,8 @@ from typing import Any
 
 import numpy as np
 from safetensors.numpy import load_file, save_file
+
+from engine.quantize import dequantize
 
 FORMAT = 1
 
@@ -102,7 +105,7 @@ def load_checkpoint(path: str | os.PathLike[str], *, optimizer: bool = True) -> 
         raise CheckpointError(f"no checkpoint at {root} (model.safetensors and meta.json needed)")
     try:
         meta = json.loads(meta_file.read_text(encoding="utf-8"))
-        tensors = load_file(str(model))
+        tensors = dequantize(load_file(str(model)))
     except Exception as exc:  # safetensors raises its own error types
         raise CheckpointError(f"corrupt checkpoint at {root}: {exc}") from None
     if meta.get("format") != FORMAT:
