@@ -10,14 +10,17 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-ENGINES = ("numpy", "torch")
-SCRIPTS = ("simplified", "traditional")
-FORMS = ("wujue", "qijue", "wulv", "qilv", "other")
-INITS = ("zeros", "uniform", "standard", "xavier", "he", "report")
-OPTIMIZERS = ("sgd", "momentum", "nag", "adagrad", "adadelta", "rmsprop", "adam")
-MODES = ("stream", "poem")
-SCHEDULES = ("constant", "cosine", "step")
-PRECISIONS = ("fp32", "fp64", "tf32", "bf16")
+from engine.config_check import problems
+from engine.config_choices import (  # noqa: F401  (re-exported)
+    ENGINES,
+    FORMS,
+    INITS,
+    MODES,
+    OPTIMIZERS,
+    PRECISIONS,
+    SCHEDULES,
+    SCRIPTS,
+)
 
 
 @dataclass
@@ -96,8 +99,6 @@ class RunConfig:
 
     def validate(self) -> RunConfig:
         """Raise :class:`ConfigError` naming every bad field and its allowed range; return self."""
-        from engine.config_check import problems
-
         found = problems(self)
         if found:
             raise ConfigError("; ".join(f"{k}: {v}" for k, v in found.items()))

@@ -17,17 +17,16 @@ from collections import Counter
 from pathlib import Path
 
 from engine.corpus.cleaning import clean_poem
+from engine.corpus.errors import CorpusError
 from engine.corpus.forms import classify_form
 from engine.corpus.model import Corpus, Poem
 from engine.corpus.script import SCRIPTS, to_simplified
 
 CACHE_VERSION = 2
 CORPUS_FILE = "quantangshi.jsonl.xz"
+__all__ = ["CorpusError", "corpus_path", "default_cache_dir", "load_corpus"]
+
 _RS, _FS = "\x1e", "\x1f"  # record and field separators of the cache file
-
-
-class CorpusError(Exception):
-    """The corpus file is missing or corrupt, or a corpus query is invalid."""
 
 
 def corpus_path() -> Path:

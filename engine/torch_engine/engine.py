@@ -23,7 +23,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from engine.base import carry_from_arrays, carry_to_arrays
+from engine.carry import carry_from_arrays, carry_to_arrays
 from engine.checkpoint import CheckpointError
 from engine.config import RunConfig
 from engine.corpus.batching import BOS, PAD, Batches
