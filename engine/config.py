@@ -106,7 +106,11 @@ class RunConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunConfig:
-        """Build from a (possibly partial) nested dict; unknown keys raise ConfigError."""
+        """Build from a (possibly partial) nested dict (a config file, a stored run).
+
+        Unknown keys raise ConfigError, and so do values of the wrong JSON/TOML type (``true``
+        for an integer, ``2`` for a boolean, ``"256"`` for an integer): types must be exact.
+        """
         cfg = cls()
         for key, value in data.items():
             if isinstance(value, dict):
@@ -114,9 +118,9 @@ class RunConfig:
                 if section is None or not hasattr(section, "__dataclass_fields__"):
                     raise ConfigError(f"unknown config section {key!r}")
                 for sub, v in value.items():
-                    set_field(cfg, f"{key}.{sub}", v)
+                    set_field(cfg, f"{key}.{sub}", v, parse_text=False)
             else:
-                set_field(cfg, key, value)
+                set_field(cfg, key, value, parse_text=False)
         return cfg
 
 
@@ -130,12 +134,19 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
     A checkpoint's ``meta.json`` works too: its ``config`` entry is used.
     """
     file = Path(path)
+    suffix = file.suffix.lower()
+    if suffix not in ("", ".json", ".toml"):
+        raise ConfigError(f"config file {file}: {suffix} files are not supported; use a .toml "
+                          "or .json file")
     try:
         text = file.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot read config file {file}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"config file {file} is not a text file (not UTF-8); use a .toml "
+                          "or .json file") from None
     try:
-        if file.suffix.lower() == ".toml":
+        if suffix == ".toml":
             try:
                 import tomllib
             except ImportError:  # Python 3.10
@@ -145,7 +156,7 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
         else:
             data = json.loads(text)
     except ValueError as exc:  # TOMLDecodeError and JSONDecodeError are ValueErrors
-        raise ConfigError(f"config file {file} is not valid {file.suffix[1:] or 'JSON'}: "
+        raise ConfigError(f"config file {file} is not valid {suffix[1:] or 'JSON'}: "
                           f"{exc}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"config file {file} must hold a table of sections")
@@ -154,8 +165,13 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
     return data
 
 
-def set_field(cfg: RunConfig, dotted: str, value: Any) -> None:
-    """Set ``section.field`` (or a top-level field) on ``cfg``, coercing strings to its type."""
+def set_field(cfg: RunConfig, dotted: str, value: Any, parse_text: bool = True) -> None:
+    """Set ``section.field`` (or a top-level field) on ``cfg``.
+
+    With ``parse_text`` a string is parsed to the field's type (``--set`` overrides, form
+    fields); other values must already have the field's exact type (no bool for an integer,
+    no number for a bool, no float for an integer).
+    """
     parts = dotted.split(".")
     target: Any = cfg
     for part in parts[:-1]:
@@ -169,7 +185,29 @@ def set_field(cfg: RunConfig, dotted: str, value: Any) -> None:
     current = getattr(target, name)
     if dotted == "optim.accum" and isinstance(value, str) and value.strip().lower() == "full":
         value = 0  # the report's full-batch gradient descent: one update per epoch
-    setattr(target, name, _coerce(dotted, value, current))
+    if isinstance(value, str) and parse_text:
+        setattr(target, name, _coerce(dotted, value, current))
+    else:
+        setattr(target, name, _exact(dotted, value, current))
+
+
+_KINDS = {bool: "true or false", int: "an integer", float: "a number", list: "a list of strings",
+          str: "a string"}
+
+
+def _exact(key: str, value: Any, current: Any) -> Any:
+    """``value`` if it has the type of ``current`` (an int also serves a float field)."""
+    kind = type(current)
+    ok = {bool: lambda v: isinstance(v, bool),
+          int: lambda v: isinstance(v, int) and not isinstance(v, bool),
+          float: lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+          list: lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
+          str: lambda v: isinstance(v, str)}[kind](value)
+    if not ok:
+        shown = json.dumps(value, ensure_ascii=False) if isinstance(value, (bool, list)) \
+            else repr(value)
+        raise ConfigError(f"{key}: expected {_KINDS[kind]}, got {shown}")
+    return float(value) if kind is float else list(value) if kind is list else value
 
 
 def _coerce(key: str, value: Any, current: Any) -> Any:

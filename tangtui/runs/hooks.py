@@ -13,7 +13,7 @@ from typing import Any
 
 from engine.trainer import Hooks, Progress
 from tangtui.runs.store import EvalRow, MetricRow, Store
-from tangtui.runs.writer import StoreWriter
+from tangtui.runs.writer import StoreWriter, log_line
 
 
 class StoreHooks(Hooks):
@@ -26,7 +26,7 @@ class StoreHooks(Hooks):
     def __init__(self, store: Store, run_id: str, inner: Sequence[Any] = (),
                  writer: StoreWriter | None = None) -> None:
         self.store, self.run_id, self.inner = store, run_id, list(inner)
-        self.writer = writer or StoreWriter(lambda line: print(line, flush=True))
+        self.writer = writer or StoreWriter(log_line)
 
     def _each(self, name: str, *args: Any) -> None:
         for hook in self.inner:
@@ -79,13 +79,13 @@ class LogHooks(Hooks):
         self.run_id = run_id
 
     def on_start(self, p: Progress) -> None:
-        print(f"run {self.run_id}: training from step {p.step} of {p.total_steps} "
-              f"(epoch {p.epoch}, batch {p.batch} of {p.batches_per_epoch})", flush=True)
+        log_line(f"run {self.run_id}: training from step {p.step} of {p.total_steps} "
+                 f"(epoch {p.epoch}, batch {p.batch} of {p.batches_per_epoch})")
 
     def on_eval(self, p: Progress, loss: float, ppl: float, tokens: int) -> None:
-        print(f"step {p.step}: test loss {loss:.4f} ppl {ppl:.2f} (best "
-              f"{p.best_test_ppl:.2f})", flush=True)
+        log_line(f"step {p.step}: test loss {loss:.4f} ppl {ppl:.2f} (best "
+                 f"{p.best_test_ppl:.2f})")
 
     def on_samples(self, p: Progress, samples: list[tuple[str, str]]) -> None:
         for _, text in samples:
-            print(f"  {text}", flush=True)
+            log_line(f"  {text}")

@@ -31,7 +31,7 @@ from typing import Any
 from tangtui.errors import TangtuiError
 from tangtui.runs.lock import RunLock, is_locked, lock_holder
 from tangtui.runs.store import HEARTBEAT_EVERY, Store, StoreError, now_iso
-from tangtui.runs.writer import PATIENCE, StoreWriter, retrying
+from tangtui.runs.writer import PATIENCE, StoreWriter, log_line, retrying
 
 LOG_NAME = "train.log"
 
@@ -124,8 +124,8 @@ def execute(run_id: str, *, resume: bool = False, store: Store | None = None,
         store_hooks.close(PATIENCE)
         _finish(store, run.id, result.status, result.reason, result.step, say)
         if log:
-            print(f"run {run.id} {result.status} at step {result.step}"
-                  + (f": {result.reason}" if result.reason else ""), flush=True)
+            log_line(f"run {run.id} {result.status} at step {result.step}"
+                     + (f": {result.reason}" if result.reason else ""))
         return result
     except BaseException as exc:
         if not marked:
@@ -169,7 +169,7 @@ def _finish(store: Store, run_id: str, status: str, reason: str | None, step: in
 def _sayer(log: bool) -> Any:
     """Where the trainer's notes go: train.log (stdout) when logging, else stderr."""
     def say(line: str) -> None:
-        print(line, file=sys.stdout if log else sys.stderr, flush=True)
+        log_line(line, sys.stdout if log else sys.stderr)
 
     return say
 

@@ -13,17 +13,26 @@ queued write (a log row every 10 steps stays under a megabyte an hour).
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TextIO, TypeVar
 
 from tangtui.runs.rows import StoreError
 
 T = TypeVar("T")
 BACKOFF_FIRST, BACKOFF_MAX = 0.25, 8.0  # seconds between retries: doubling from first to max
 PATIENCE = 600.0  # seconds a trainer waits for the store at its start and end before giving up
+
+
+def log_line(text: str, stream: TextIO | None = None) -> None:
+    """Print one line of the trainer's log; a full disk under train.log never ends the run."""
+    try:
+        print(text, file=stream or sys.stdout, flush=True)
+    except (OSError, ValueError):  # ENOSPC, or a closed stream
+        pass
 
 
 def retrying(write: Callable[[], T], what: str, say: Callable[[str], None],
