@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.trainer import Hooks, Progress
+from tangtui.runs.journal import Journal
 from tangtui.runs.store import EvalRow, MetricRow, Store
 from tangtui.runs.writer import StoreWriter, log_line
 
@@ -27,6 +28,7 @@ class StoreHooks(Hooks):
                  writer: StoreWriter | None = None) -> None:
         self.store, self.run_id, self.inner = store, run_id, list(inner)
         self.writer = writer or StoreWriter(log_line)
+        self.journal = Journal(store.run_dir(run_id), self.writer.say)
 
     def _each(self, name: str, *args: Any) -> None:
         for hook in self.inner:
@@ -42,6 +44,7 @@ class StoreHooks(Hooks):
         row = MetricRow(p.step, p.epoch, p.train_loss, p.lr, p.tokens_per_s, time.time())
         progress = {"step": p.step, "epoch": p.epoch, "tokens_per_s": p.tokens_per_s,
                     "eta_s": p.eta_s}
+        self.journal.append("metric", row)
         self.writer.put(f"the metrics of step {p.step}",
                         lambda: self.store.add_metrics(self.run_id, [row]))
         self.writer.put(f"the progress at step {p.step}", lambda: self.store.update_run(
@@ -50,6 +53,7 @@ class StoreHooks(Hooks):
 
     def on_eval(self, p: Progress, loss: float, ppl: float, tokens: int) -> None:
         row = EvalRow(p.step, p.epoch, loss, ppl, tokens, time.time())
+        self.journal.append("eval", row)
         self.writer.put(f"the evaluation of step {p.step}",
                         lambda: self.store.add_eval(self.run_id, row))
         self._each("on_eval", p, loss, ppl, tokens)
