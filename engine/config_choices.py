@@ -10,3 +10,4 @@ OPTIMIZERS = ("sgd", "momentum", "nag", "adagrad", "adadelta", "rmsprop", "adam"
 MODES = ("stream", "poem")
 SCHEDULES = ("constant", "cosine", "step")
 PRECISIONS = ("fp32", "fp64", "tf32", "bf16")
+SOFTMAXES = ("full", "adaptive")

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from engine.adaptive import resolve_cutoffs
 from engine.config import RunConfig
 from engine.corpus.batching import Batches, make_batches
 from engine.corpus.loader import CorpusError, load_corpus
@@ -42,6 +43,10 @@ def build_dataset(config: RunConfig, corpus: Corpus | None = None,
     vocab = vocab or Vocab.build((p.text for p in train), cc.min_freq, cc.max_vocab)
     enc_train = [vocab.encode(p.text) for p in train]
     enc_test = [vocab.encode(p.text) for p in test]
+    counts = np.bincount(np.concatenate(enc_train), minlength=len(vocab)) if enc_train else \
+        np.zeros(len(vocab), np.int64)
+    counts[2] += len(enc_train)  # every poem ends with <eos>
+    resolve_cutoffs(config.model, counts)  # the adaptive softmax's clusters, unless given
     train_b = make_batches(enc_train, tc.mode, tc.batch_size, tc.seq_len, tc.seed)
     test_b = make_batches(enc_test, tc.mode, tc.batch_size, tc.seq_len, tc.seed)
     unk = sum(int((e == 3).sum()) for e in enc_test)
