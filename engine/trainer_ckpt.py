@@ -91,27 +91,28 @@ class CheckpointKeeper:
     def intact(self, say: Callable[[str], None] = print) -> Path | None:
         """The newest step checkpoint that loads and matches its checksums, else None.
 
-        Each damaged one met on the way is renamed ``damaged-<name>`` and reported through
-        ``say``. Raises :class:`CheckpointError` naming the damage when step checkpoints exist
-        but none is intact.
+        The damaged ones newer than it are renamed ``damaged-<name>`` and reported through
+        ``say``. Raises :class:`CheckpointError` naming each damage (and renaming nothing)
+        when step checkpoints exist but none is intact.
         """
-        damage: list[str] = []
+        damaged: list[tuple[Path, str]] = []
         for path in reversed(self.steps()):
             try:
                 load_checkpoint(path)
             except CheckpointError as exc:
-                aside = self.root / f"damaged-{path.name}"
-                shutil.rmtree(aside, ignore_errors=True)
-                path.rename(aside)
-                damage.append(f"{path.name}: {exc}")
-                say(f"checkpoint {path.name} is damaged ({exc}); moved it to {aside.name}")
+                damaged.append((path, str(exc).replace(f"damaged checkpoint at {path}: ", "")))
                 continue
-            if damage:
+            for bad, why in damaged:
+                aside = self.root / f"damaged-{bad.name}"
+                shutil.rmtree(aside, ignore_errors=True)
+                bad.rename(aside)
+                say(f"checkpoint {bad.name} is damaged ({why}); moved it to {aside.name}")
+            if damaged:
                 say(f"resuming from the newest intact checkpoint, {path.name}")
             return path
-        if damage:
-            raise CheckpointError("no intact checkpoint to resume from (" + "; ".join(damage)
-                                  + "); start the run again with `tangtui train`")
+        if damaged:
+            raise CheckpointError("no intact checkpoint to resume from in " + str(self.root)
+                                  + ": " + "; ".join(f"{p.name}: {why}" for p, why in damaged))
         return None
 
     def repair_best(self, start: Path, say: Callable[[str], None] = print) -> None:

@@ -53,3 +53,28 @@ def read_journal(run_dir: Path, upto: int) -> tuple[list[dict], list[dict]]:
             found[row["kind"]][step] = row
     return ([found["metric"][s] for s in sorted(found["metric"])],
             [found["eval"][s] for s in sorted(found["eval"])])
+
+
+def replay_journal(store: Any, run_id: str, upto: int) -> int:
+    """Write the journal's rows up to ``upto`` that the store lacks; how many were written.
+
+    A trainer killed while the store was busy leaves queued rows unwritten; the journal has
+    them, so a resume puts them back before training on.
+    """
+    from tangtui.runs.rows import EvalRow, MetricRow
+
+    metrics, evals = read_journal(store.run_dir(run_id), upto)
+    have_m = {m.step for m in store.metrics(run_id)}
+    have_e = {e.step for e in store.evals(run_id)}
+    new_m = [_row(MetricRow, m) for m in metrics if m["step"] not in have_m]
+    new_e = [_row(EvalRow, e) for e in evals if e["step"] not in have_e]
+    if new_m:
+        store.add_metrics(run_id, new_m)
+    for row in new_e:
+        store.add_eval(run_id, row)
+    return len(new_m) + len(new_e)
+
+
+def _row(cls: Any, data: dict) -> Any:
+    names = cls.__dataclass_fields__
+    return cls(**{k: data.get(k) for k in names})

@@ -29,6 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from tangtui.errors import TangtuiError
+from tangtui.runs.journal import NAME as JOURNAL
+from tangtui.runs.journal import replay_journal
 from tangtui.runs.lock import RunLock, is_locked, lock_holder
 from tangtui.runs.store import HEARTBEAT_EVERY, Store, StoreError, now_iso
 from tangtui.runs.writer import PATIENCE, StoreWriter, log_line, retrying
@@ -113,6 +115,10 @@ def execute(run_id: str, *, resume: bool = False, store: Store | None = None,
             step = trainer.step
             retrying(lambda: store.truncate_after(run.id, step), "dropping the rows after the "
                      "checkpoint", say)
+            back = retrying(lambda: replay_journal(store, run.id, step), "restoring rows from "
+                            "the run's journal", say)
+            if back:
+                say(f"restored {back} rows the store had missed from {JOURNAL}")
         retrying(lambda: store.update_run(
             run.id, total_steps=trainer.total_steps, step=trainer.step, epoch=trainer.epoch,
             device=str(getattr(engine, "device", "cpu")),
