@@ -174,7 +174,9 @@ class Store(HistoryMixin, PoemsMixin):
             try:
                 return self._db.execute(sql, tuple(params)).fetchall()
             except sqlite3.Error as exc:
-                raise StoreError(f"cannot read the run store at {self.root}: {exc}") from None
+                fix = " (damaged: rebuild it with `tangtui rebuild`)" \
+                    if isinstance(exc, sqlite3.DatabaseError) and _damaged(exc) else ""
+                raise StoreError(f"cannot read the run store at {self.root}: {exc}{fix}") from None
 
     def close(self) -> None:
         with self._lock:
