@@ -36,7 +36,8 @@ def test_a_kill_while_best_is_written_is_mended_on_resume() -> None:
     assert [m.step for m in store.metrics(run.id)] == list(range(1, 21))
 
 
-@pytest.mark.parametrize(("at", "steps"), [(10, 20), (20, 20)], ids=["midway", "final"])
+@pytest.mark.parametrize(("at", "steps"), [pytest.param(10, 20, marks=pytest.mark.slow),
+                                           (20, 20)], ids=["midway", "final"])
 def test_a_stop_during_an_evaluation_is_redone_on_resume(at: int, steps: int) -> None:
     stopped = train("e", f"train.steps={steps}", *EVERY, fault=f"eval@{at}:term", check=False)
     assert stopped.returncode == 0, stopped.stderr
@@ -56,7 +57,9 @@ def test_a_stop_during_an_evaluation_is_redone_on_resume(at: int, steps: int) ->
     assert [m.step for m in store.metrics(run.id)] == list(range(1, steps + 1))
 
 
-@pytest.mark.parametrize("fault", ["eval@20:kill", "step-tmp@20:kill", "step-saved@20:kill"])
+@pytest.mark.parametrize("fault", [pytest.param("eval@20:kill", marks=pytest.mark.slow),
+                                   pytest.param("step-tmp@20:kill", marks=pytest.mark.slow),
+                                   "step-saved@20:kill"])
 def test_a_kill_at_each_write_phase_then_resume_loses_nothing(fault: str) -> None:
     killed = train("k", "train.steps=30", *EVERY, fault=fault, check=False)
     assert killed.returncode == -9
