@@ -67,7 +67,8 @@ class LSTMLanguageModel(nn.Module):
             return F.cross_entropy(self.head(flat), y, ignore_index=ignore,  # type: ignore[misc]
                                    reduction="sum")
         keep = y != ignore
-        out = self.adaptive(flat[keep].float(), y[keep]).output  # (n,) target log-probs
+        dtype = self.adaptive.head.weight.dtype  # autocast may hand over bf16 features
+        out = self.adaptive(flat[keep].to(dtype), y[keep]).output  # (n,) target log-probs
         return -out.sum()
 
     def log_probs(self, feats: torch.Tensor) -> torch.Tensor:
@@ -75,7 +76,8 @@ class LSTMLanguageModel(nn.Module):
         if self.adaptive is None:
             return self.head(feats)  # type: ignore[misc]
         shape = feats.shape[:-1]
-        out = self.adaptive.log_prob(feats.reshape(-1, feats.shape[-1]).float())
+        flat = feats.reshape(-1, feats.shape[-1]).to(self.adaptive.head.weight.dtype)
+        out = self.adaptive.log_prob(flat)
         return out.reshape(*shape, self.vocab_size)
 
     def zero_state(self, batch: int) -> HiddenState:

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from engine.evaluation import Evaluation
 from engine.trainer import Hooks, Progress
 from tangtui.runs.journal import Journal
 from tangtui.runs.store import EvalRow, MetricRow, Store
@@ -51,12 +52,13 @@ class StoreHooks(Hooks):
             self.run_id, **progress, heartbeat=time.time()))
         self._each("on_log", p)
 
-    def on_eval(self, p: Progress, loss: float, ppl: float, tokens: int) -> None:
-        row = EvalRow(p.step, p.epoch, loss, ppl, tokens, time.time())
+    def on_eval(self, p: Progress, ev: Evaluation) -> None:
+        row = EvalRow(p.step, p.epoch, ev.loss, ev.ppl, ev.tokens, time.time(), ev.stream_loss,
+                      ev.stream_ppl)
         self.journal.append("eval", row)
         self.writer.put(f"the evaluation of step {p.step}",
                         lambda: self.store.add_eval(self.run_id, row))
-        self._each("on_eval", p, loss, ppl, tokens)
+        self._each("on_eval", p, ev)
 
     def on_samples(self, p: Progress, samples: list[tuple[str, str]]) -> None:
         step, rows = p.step, list(samples)
@@ -86,9 +88,10 @@ class LogHooks(Hooks):
         log_line(f"run {self.run_id}: training from step {p.step} of {p.total_steps} "
                  f"(epoch {p.epoch}, batch {p.batch} of {p.batches_per_epoch})")
 
-    def on_eval(self, p: Progress, loss: float, ppl: float, tokens: int) -> None:
-        log_line(f"step {p.step}: test loss {loss:.4f} ppl {ppl:.2f} (best "
-                 f"{p.best_test_ppl:.2f})")
+    def on_eval(self, p: Progress, ev: Evaluation) -> None:
+        stream = f", stream {ev.stream_ppl:.2f}" if ev.stream_ppl is not None else ""
+        log_line(f"step {p.step}: held-out ppl {ev.ppl:.2f} per poem (loss {ev.loss:.4f}; best "
+                 f"{p.best_test_ppl:.2f}){stream}")
 
     def on_samples(self, p: Progress, samples: list[tuple[str, str]]) -> None:
         for _, text in samples:

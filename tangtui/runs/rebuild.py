@@ -30,7 +30,12 @@ from tangtui.runs.lock import lock_holder
 from tangtui.runs.rows import StoreError, now_iso
 from tangtui.runs.store import Store
 
-_EVAL_LINE = re.compile(r"^step (\d+): test loss ([-+\d.eE]+|nan|inf) ppl ([-+\d.eE]+|nan|inf)")
+_NUM = r"([-+\d.eE]+|nan|inf)"
+_EVAL_LINES = (  # "step N: held-out ppl P per poem (loss L; ..." and the older "test loss L ppl P"
+    re.compile(rf"^step (\d+): held-out ppl (?P<ppl>{_NUM[1:-1]}) per poem \(loss "
+               rf"(?P<loss>{_NUM[1:-1]})"),
+    re.compile(rf"^step (\d+): test loss (?P<loss>{_NUM[1:-1]}) ppl (?P<ppl>{_NUM[1:-1]})"),
+)
 
 
 @dataclass
@@ -92,9 +97,10 @@ def _evals(folder: Path, upto: int) -> dict[int, tuple[float, float]]:
     except OSError:
         return found
     for line in text.splitlines():
-        m = _EVAL_LINE.match(line)
-        if m and int(m.group(1)) <= upto:
-            found[int(m.group(1))] = (float(m.group(2)), float(m.group(3)))
+        for pattern in _EVAL_LINES:
+            m = pattern.match(line)
+            if m and int(m.group(1)) <= upto:
+                found[int(m.group(1))] = (float(m.group("loss")), float(m.group("ppl")))
     return found
 
 
@@ -127,8 +133,9 @@ def _restore(store: Store, folder: Path) -> tuple[str, str, str, int, int]:
     upto = step if meta else 0
     metrics, journal_evals = read_journal(folder, upto)
     evals = {int(e["step"]): (e.get("test_loss"), e.get("test_ppl"), int(e.get("epoch") or 0),
-                              e.get("tokens")) for e in journal_evals} or \
-        {s: (loss, ppl, 0, None) for s, (loss, ppl) in _evals(folder, upto).items()}
+                              e.get("tokens"), e.get("stream_loss"), e.get("stream_ppl"))
+             for e in journal_evals} or \
+        {s: (loss, ppl, 0, None, None, None) for s, (loss, ppl) in _evals(folder, upto).items()}
     config = info.get("config") or meta.get("config") or {}
     with store._tx() as db:
         db.execute("INSERT INTO runs (id, name, engine, status, reason, pid, created, ended, "
@@ -140,9 +147,9 @@ def _restore(store: Store, folder: Path) -> tuple[str, str, str, int, int]:
                     int(meta.get("epoch", 0)), total, step if meta else None,
                     time.time() if pid else None))
         db.executemany("INSERT OR REPLACE INTO evals (run_id, step, epoch, test_loss, test_ppl, "
-                       "tokens, time) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                       [(run_id, s, epoch, loss, ppl, tokens, time.time())
-                        for s, (loss, ppl, epoch, tokens) in evals.items()])
+                       "tokens, time, stream_loss, stream_ppl) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                       [(run_id, s, epoch, loss, ppl, tokens, time.time(), s_loss, s_ppl)
+                        for s, (loss, ppl, epoch, tokens, s_loss, s_ppl) in evals.items()])
         db.executemany("INSERT OR REPLACE INTO metrics (run_id, step, epoch, train_loss, lr, "
                        "tokens_per_s, time) VALUES (?, ?, ?, ?, ?, ?, ?)",
                        [(run_id, m["step"], m.get("epoch", 0), m.get("train_loss"), m.get("lr"),

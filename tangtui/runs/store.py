@@ -94,6 +94,7 @@ CREATE TABLE IF NOT EXISTS metrics (
 CREATE TABLE IF NOT EXISTS evals (
     run_id TEXT NOT NULL, step INTEGER NOT NULL, epoch INTEGER NOT NULL,
     test_loss REAL, test_ppl REAL, tokens INTEGER, time REAL NOT NULL,
+    stream_loss REAL, stream_ppl REAL,
     PRIMARY KEY (run_id, step)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS samples (
     run_id TEXT NOT NULL, step INTEGER NOT NULL, idx INTEGER NOT NULL,
@@ -131,6 +132,7 @@ class Store(HistoryMixin, PoemsMixin):
             self._db.execute("PRAGMA journal_mode = WAL")
             self._db.execute("PRAGMA synchronous = NORMAL")
             self._db.executescript(SCHEMA)
+            _migrate(self._db)
         except sqlite3.DatabaseError as exc:
             if not _damaged(exc):
                 raise StoreError(f"cannot use the run store at {self.root}: {exc} "
@@ -322,3 +324,11 @@ class Store(HistoryMixin, PoemsMixin):
             shutil.rmtree(self.run_dir(run.id), ignore_errors=True)
         finally:
             lock.release()
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    """Add the columns a store made by an earlier version lacks (stream figures of evals)."""
+    have = {row[1] for row in db.execute("PRAGMA table_info(evals)")}
+    for col in ("stream_loss", "stream_ppl"):
+        if col not in have:
+            db.execute(f"ALTER TABLE evals ADD COLUMN {col} REAL")
