@@ -6,6 +6,7 @@ Overrides use dotted keys, e.g. ``model.hidden_dim=256`` or ``optim.name=sgd``.
 from __future__ import annotations
 
 import json
+import typing
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -193,25 +194,30 @@ def set_field(cfg: RunConfig, dotted: str, value: Any, parse_text: bool = True) 
     if isinstance(value, str) and parse_text:
         setattr(target, name, _coerce(dotted, value, current))
     else:
-        setattr(target, name, _exact(dotted, value, current))
+        item = typing.get_args(typing.get_type_hints(type(target))[name])
+        setattr(target, name, _exact(dotted, value, current, item[0] if item else str))
 
 
-_KINDS = {bool: "true or false", int: "an integer", float: "a number", list: "a list of strings",
-          str: "a string"}
+_KINDS = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
+_IS = {bool: lambda v: isinstance(v, bool),
+       int: lambda v: isinstance(v, int) and not isinstance(v, bool),
+       float: lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+       str: lambda v: isinstance(v, str)}
 
 
-def _exact(key: str, value: Any, current: Any) -> Any:
-    """``value`` if it has the type of ``current`` (an int also serves a float field)."""
+def _exact(key: str, value: Any, current: Any, item: type = str) -> Any:
+    """``value`` if it has the type of ``current`` (an int also serves a float field; a list
+    field takes a list of ``item``)."""
     kind = type(current)
-    ok = {bool: lambda v: isinstance(v, bool),
-          int: lambda v: isinstance(v, int) and not isinstance(v, bool),
-          float: lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
-          list: lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
-          str: lambda v: isinstance(v, str)}[kind](value)
+    if kind is list:
+        ok = isinstance(value, list) and all(_IS[item](x) for x in value)
+        want = f"a list of {_KINDS[item].split(' ', 1)[1]}s"
+    else:
+        ok, want = _IS[kind](value), _KINDS[kind]
     if not ok:
         shown = json.dumps(value, ensure_ascii=False) if isinstance(value, (bool, list)) \
             else repr(value)
-        raise ConfigError(f"{key}: expected {_KINDS[kind]}, got {shown}")
+        raise ConfigError(f"{key}: expected {want}, got {shown}")
     return float(value) if kind is float else list(value) if kind is list else value
 
 
