@@ -101,7 +101,7 @@ class StoreWriter:
             self._queue.clear()
             self._cond.notify_all()
         if not done:
-            self.say(f"gave up on the run store after {timeout:.0f} s: {left} writes (metrics, "
+            self.say(f"gave up on the run store after {timeout:g} s: {left} writes (metrics, "
                      "evaluations, samples) were not recorded; the checkpoints are intact")
         return done
 
