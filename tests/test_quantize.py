@@ -30,7 +30,8 @@ def test_round_trip_is_within_half_a_step_per_row() -> None:
 def test_a_quantised_checkpoint_loads_as_float_weights(tmp_path: Path) -> None:
     rng = np.random.default_rng(1)
     w = {"embedding.weight": rng.normal(0, 1, (20, 4)).astype(np.float32)}
-    save_checkpoint(tmp_path / "c", Checkpoint(quantize(w), {"vocab": []}))
+    meta = {"engine": "numpy", "config": {}, "vocab": []}
+    save_checkpoint(tmp_path / "c", Checkpoint(quantize(w), meta))
     loaded = load_checkpoint(tmp_path / "c").tensors
     assert set(loaded) == {"embedding.weight"} and loaded["embedding.weight"].dtype == np.float32
     np.testing.assert_allclose(loaded["embedding.weight"], w["embedding.weight"], atol=0.02)
