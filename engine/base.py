@@ -141,6 +141,12 @@ def create_engine(config: RunConfig, vocab_size: int) -> Engine:
         return NumpyEngine(config, vocab_size)
     if config.engine == "torch":
         from engine.torch_engine import TorchEngine
+        from engine.torch_engine.distributed import current
 
+        ctx = current()  # a rank of a torchrun launch: DDP and its share of every batch
+        if ctx is not None:
+            from engine.torch_engine.dist_engine import DistributedTorchEngine
+
+            return DistributedTorchEngine(config, vocab_size, ctx)
         return TorchEngine(config, vocab_size)
     raise ValueError(f"unknown engine {config.engine!r} (choose numpy or torch)")

@@ -88,13 +88,14 @@ class TrainResult:
 class Trainer:
     def __init__(self, config: RunConfig, dataset: Dataset, engine: Engine,
                  run_dir: str | Path | None = None, hooks: Hooks | None = None,
-                 stop: threading.Event | None = None, prompts: tuple[str, ...] = PROMPTS) -> None:
+                 stop: threading.Event | None = None, prompts: tuple[str, ...] = PROMPTS,
+                 keeper: Any = None) -> None:
         self.config, self.data, self.engine = config, dataset, engine
         self.hooks = hooks or Hooks()
         self.stop = stop or threading.Event()
         self.prompts = prompts
-        self.keeper = CheckpointKeeper(Path(run_dir), config.train.keep_checkpoints) \
-            if run_dir is not None else None
+        self.keeper = keeper or (CheckpointKeeper(Path(run_dir), config.train.keep_checkpoints)
+                                 if run_dir is not None else None)  # a rank > 0 writes nothing
         engine.bind("train", dataset.train)
         engine.bind("test", dataset.test)
         self.n_batches = dataset.train.num_batches()
@@ -116,9 +117,13 @@ class Trainer:
 
     # -- resume ------------------------------------------------------------------------------
 
-    def resume(self, path: str | Path) -> None:
-        """Continue from a checkpoint: weights, optimizer, RNG, step and position in the epoch."""
-        ckpt = load_checkpoint(path)
+    def resume(self, path: str | Path, ckpt: Checkpoint | None = None) -> None:
+        """Continue from a checkpoint: weights, optimizer, RNG, step and position in the epoch.
+
+        ``ckpt``: the checkpoint at ``path`` already loaded (a rank of a distributed run gets it
+        from rank 0).
+        """
+        ckpt = ckpt or load_checkpoint(path)
         meta = ckpt.meta
         if list(meta.get("vocab", [])) != list(self.data.vocab.itos):
             raise CheckpointError(f"checkpoint at {path} was trained on another vocabulary "
