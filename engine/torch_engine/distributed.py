@@ -207,7 +207,8 @@ def broadcast_json(ctx: DistContext, obj: Any = None) -> Any:
     return json.loads(bytes(buf.numpy()).decode()) if not ctx.is_main else obj
 
 
-def broadcast_arrays(ctx: DistContext, arrays: dict[str, np.ndarray] | None) -> dict[str, np.ndarray]:
+def broadcast_arrays(ctx: DistContext,
+                     arrays: dict[str, np.ndarray] | None) -> dict[str, np.ndarray]:
     """Rank 0's named arrays on every rank: a JSON header of shapes and dtypes, then each array."""
     header = broadcast_json(ctx, {k: [list(v.shape), str(v.dtype)] for k, v in arrays.items()}
                             if ctx.is_main and arrays is not None else None)

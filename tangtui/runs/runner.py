@@ -24,14 +24,25 @@ from pathlib import Path
 from typing import Any
 
 from tangtui.errors import TangtuiError
+from tangtui.runs.dist_launch import (
+    check_processes,
+    nproc_of,
+    torchrun_world,
+    trainer_command,
+    trainer_env,
+)
 from tangtui.runs.lock import RunLock, is_locked, lock_holder
 from tangtui.runs.store import HEARTBEAT_EVERY, Store, StoreError, now_iso
 
 LOG_NAME = "train.log"
 
 
-def _build(store: Store, run_id: str, resume: bool, dataset: Any, engine: Any) -> tuple:
-    """Config, dataset, engine and the checkpoint to resume from (or None)."""
+def _build(store: Store, run_id: str, resume: bool, dataset: Any, engine: Any,
+           dist: Any = None) -> tuple:
+    """Config, dataset, engine and the checkpoint to resume from (or None).
+
+    ``dist``: rank 0 of N processes sends the plan to the other ranks before the engine exists.
+    """
     from engine.config import RunConfig
     from engine.trainer_ckpt import CheckpointKeeper
 
@@ -49,6 +60,10 @@ def _build(store: Store, run_id: str, resume: bool, dataset: Any, engine: Any) -
 
             vocab = Vocab(list(load_checkpoint(start, optimizer=False).meta["vocab"]))
         dataset = build_dataset(config, load_corpus(config.corpus.script), vocab=vocab)
+    if dist is not None:
+        from tangtui.runs.dist_worker import send_plan
+
+        send_plan(dist, config, list(dataset.vocab.itos), start is not None)
     if engine is None:
         from engine.base import create_engine
 
@@ -59,12 +74,13 @@ def _build(store: Store, run_id: str, resume: bool, dataset: Any, engine: Any) -
 def execute(run_id: str, *, resume: bool = False, store: Store | None = None,
             hooks: Sequence[Any] = (), dataset: Any = None, engine: Any = None,
             stop: threading.Event | None = None, handle_signals: bool = True,
-            log: bool = True) -> Any:
+            log: bool = True, dist: Any = None) -> Any:
     """Train run ``run_id`` in this process; returns the :class:`TrainResult`.
 
     ``dataset``/``engine`` may be injected (tests). With ``handle_signals`` SIGTERM, SIGINT and
     SIGHUP set the stop event (a second SIGINT interrupts at once). ``log`` prints plain progress
-    lines to stdout (what a detached trainer writes to train.log).
+    lines to stdout (what a detached trainer writes to train.log). ``dist``: this is rank 0 of
+    a run on N processes (:mod:`tangtui.runs.dist_worker`).
     """
     from engine.trainer import Trainer
     from tangtui.runs.hooks import LogHooks, StoreHooks
@@ -75,21 +91,26 @@ def execute(run_id: str, *, resume: bool = False, store: Store | None = None,
     lock.acquire()  # refuses a second trainer before anything is written
     stop = stop or threading.Event()
     beat_stop = threading.Event()
-    restore = _install_signals(stop) if handle_signals else {}
+    restore = install_signals(stop) if handle_signals else {}
     trainer: Trainer | None = None
     try:
         store.update_run(run.id, status="running", pid=os.getpid(), host=socket.gethostname(),
                          heartbeat=time.time(), started=now_iso(), ended=None, reason=None)
         threading.Thread(target=_heartbeat, args=(store, run.id, beat_stop), daemon=True).start()
-        config, dataset, engine, start = _build(store, run.id, resume, dataset, engine)
+        config, dataset, engine, start = _build(store, run.id, resume, dataset, engine, dist)
         store_hooks = StoreHooks(store, run.id, [*([LogHooks(run.id)] if log else []), *hooks])
-        trainer = Trainer(config, dataset, engine, store.run_dir(run.id), store_hooks, stop)
-        if start is not None:
+        trainer = Trainer(config, dataset, engine, store.run_dir(run.id), store_hooks,
+                          _collective_stop(stop, dist))
+        if start is not None and dist is not None:
+            from tangtui.runs.dist_worker import send_checkpoint
+
+            send_checkpoint(dist, trainer, start)
+        elif start is not None:
             trainer.resume(start)
         if resume:  # rows after the checkpoint are trained again: drop them now
             store.truncate_after(run.id, trainer.step)
         store.update_run(run.id, total_steps=trainer.total_steps, step=trainer.step,
-                         epoch=trainer.epoch, device=str(getattr(engine, "device", "cpu")),
+                         epoch=trainer.epoch, device=_device_text(engine, dist),
                          info={**store.get_run(run.id).info, "dataset": dataset.info})
         result = trainer.run()
         if result.status == "stopped":
@@ -117,6 +138,22 @@ def execute(run_id: str, *, resume: bool = False, store: Store | None = None,
         lock.release()
 
 
+def _collective_stop(stop: threading.Event, dist: Any) -> Any:
+    """The trainer's stop event: on N processes, one that every rank sees at the same check."""
+    if dist is None:
+        return stop
+    from engine.torch_engine.distributed import CollectiveStop
+
+    return CollectiveStop(stop, dist)
+
+
+def _device_text(engine: Any, dist: Any) -> str:
+    device = str(getattr(engine, "device", "cpu"))
+    if dist is None:
+        return device
+    return f"{device.split(':')[0]} ×{dist.world_size} ({dist.backend})"
+
+
 def _finish(store: Store, run_id: str, status: str, reason: str | None, step: int | None) -> None:
     values: dict[str, Any] = {"status": status, "reason": reason, "ended": now_iso(),
                               "heartbeat": time.time(), "eta_s": None}
@@ -136,7 +173,8 @@ def _heartbeat(store: Store, run_id: str, done: threading.Event) -> None:
             pass  # a busy or full store: the next beat retries
 
 
-def _install_signals(stop: threading.Event) -> dict[int, Any]:
+def install_signals(stop: threading.Event, quiet: bool = False) -> dict[int, Any]:
+    """SIGTERM, SIGINT and SIGHUP set ``stop`` (a second SIGINT interrupts at once)."""
     if threading.current_thread() is not threading.main_thread():
         return {}
     names = {signal.SIGTERM: "SIGTERM", signal.SIGINT: "Ctrl-C", signal.SIGHUP: "SIGHUP"}
@@ -144,7 +182,7 @@ def _install_signals(stop: threading.Event) -> dict[int, Any]:
     def handler(sig: int, _frame: Any) -> None:
         if sig == signal.SIGINT and stop.is_set():
             raise KeyboardInterrupt
-        if sig == signal.SIGINT:
+        if sig == signal.SIGINT and not quiet:
             print("\nstopping: writing a checkpoint (Ctrl-C again to abort without one)",
                   file=sys.stderr, flush=True)
         stop.reason = f"stopped by {names.get(sig, sig)}"  # type: ignore[attr-defined]
@@ -157,14 +195,19 @@ def spawn(store: Store, run_id: str, *, resume: bool = False, wait: float = 10.0
     """Start the trainer of ``run_id`` detached (new session, output to train.log); its pid.
 
     Waits up to ``wait`` seconds for it to report ``running``; if it dies first, raises
-    :class:`TangtuiError` with the last line of its log.
+    :class:`TangtuiError` with the last line of its log. A run with ``train.nproc = N > 1``
+    starts torchrun with N processes (:mod:`tangtui.runs.dist_launch`); the pid is torchrun's.
     """
     run_dir = store.run_dir(run_id)
     log_path = run_dir / LOG_NAME
-    env = dict(os.environ, TANGTUI_HOME=str(store.root), PYTHONUNBUFFERED="1")
+    nproc = nproc_of(store.get_run(run_id).config)
+    env = dict(os.environ, TANGTUI_HOME=str(store.root), PYTHONUNBUFFERED="1",
+               **trainer_env(nproc))
     root = str(Path(__file__).resolve().parent.parent)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
-    cmd = [sys.executable, "-m", "tangtui.runs.runner", run_id] + (["--resume"] if resume else [])
+    cmd = trainer_command(run_id, resume, nproc)
+    if nproc > 1:  # torchrun and N torch imports take longer than one process to start
+        wait = max(wait, 60.0)
     try:
         with open(log_path, "ab") as log:
             log.write(f"--- {now_iso()} {' '.join(cmd[1:])}\n".encode())
@@ -180,7 +223,9 @@ def spawn(store: Store, run_id: str, *, resume: bool = False, wait: float = 10.0
         if proc.poll() is not None:
             tail = _log_tail(log_path)
             raise TangtuiError(f"the trainer of run {run_id} exited at once: {tail}")
-        if lock_holder(run_dir) == proc.pid and store.get_run(run_id).status == "running":
+        holder = lock_holder(run_dir)  # on N processes: rank 0, a child of torchrun
+        if holder is not None and (holder == proc.pid or nproc > 1) and \
+                store.get_run(run_id).status == "running":
             break
         time.sleep(0.05)
     return proc.pid
@@ -192,6 +237,7 @@ def start_detached(store: Store, config: Any, name: str | None = None) -> tuple[
     For the app: call it from a worker thread, it waits for the trainer to start.
     """
     config.validate()
+    check_processes(config)
     run = store.create_run(config.to_dict(), name=name, engine=config.engine)
     pid = spawn(store, run.id)
     return store.get_run(run.id), pid
@@ -238,7 +284,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--resume", action="store_true", help="continue from its checkpoint")
     args = parser.parse_args(argv)
     try:
-        result = execute(args.run_id, resume=args.resume)
+        if torchrun_world() is not None:  # one of N processes started by torchrun
+            from tangtui.runs.dist_worker import run_rank
+
+            result = run_rank(args.run_id, args.resume)
+        else:
+            result = execute(args.run_id, resume=args.resume)
     except KeyboardInterrupt:
         return 130
     except Exception as exc:
