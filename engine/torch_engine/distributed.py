@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -150,10 +151,11 @@ def is_comm_error(exc: BaseException) -> bool:
 
 
 def lost(ctx: DistContext, exc: BaseException) -> RankLostError:
-    first = " ".join(str(exc).split())[:160]
+    text = re.sub(r"\[[^\]]*\.(cc|cpp|h):\d+\]\s*", "", " ".join(str(exc).split()))
+    first = text.split(". ")[0][:120]
     return RankLostError(f"rank {ctx.rank} of {ctx.world_size}: another training process died "
-                         f"or stopped answering within {ctx.timeout_s:g} s ({first}); "
-                         "resume the run to continue from its latest checkpoint")
+                         f"or did not answer within {ctx.timeout_s:g} s ({first}); resume the "
+                         "run to continue from its latest checkpoint")
 
 
 def all_reduce_sum(ctx: DistContext, values: torch.Tensor) -> torch.Tensor:

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from tangtui.errors import TangtuiError
+from tangtui.errors import TangtuiError, is_user_error
 from tangtui.runs.dist_launch import (
     check_processes,
     nproc_of,
@@ -127,7 +127,7 @@ def execute(run_id: str, *, resume: bool = False, store: Store | None = None,
                     "checkpoint", step)
             raise
         reason = " ".join(str(exc).split()) or type(exc).__name__
-        if log and not isinstance(exc, TangtuiError):
+        if log and not is_user_error(exc):
             traceback.print_exc()
         _finish(store, run.id, "failed", reason, step)
         raise
