@@ -33,13 +33,14 @@ def torchrun_env(rank: int, world: int, port: int) -> dict[str, str]:
 
 
 def _child(rank: int, world: int, port: int, fn: Callable[..., Any], args: tuple,
-           errors: Any, timeout_s: float) -> None:
+           errors: Any, timeout_s: float, join: bool) -> None:
     os.environ.update(torchrun_env(rank, world, port))
     os.environ[TIMEOUT_ENV] = str(timeout_s)
     from engine.torch_engine import distributed
 
     try:
-        distributed.init_from_env()
+        if join:
+            distributed.init_from_env()
         fn(rank, *args)
     except BaseException:
         errors.put((rank, traceback.format_exc()))
@@ -49,12 +50,15 @@ def _child(rank: int, world: int, port: int, fn: Callable[..., Any], args: tuple
 
 
 def run_ranks(fn: Callable[..., Any], world: int = 2, args: tuple = (),
-              timeout: float = 60.0) -> None:
-    """Run ``fn(rank, *args)`` in ``world`` gloo processes; raise if any fails or hangs."""
+              timeout: float = 60.0, join: bool = True) -> None:
+    """Run ``fn(rank, *args)`` in ``world`` gloo processes; raise if any fails or hangs.
+
+    ``join=False``: ``fn`` joins the group itself (the runner's :func:`run_rank` does).
+    """
     ctx = mp.get_context("fork")  # torch is imported already: forking skips its import
     errors = ctx.Queue()
     port = free_port()
-    procs = [ctx.Process(target=_child, args=(r, world, port, fn, args, errors, timeout / 2),
+    procs = [ctx.Process(target=_child, args=(r, world, port, fn, args, errors, timeout / 2, join),
                          daemon=True) for r in range(world)]
     try:
         for p in procs:

@@ -13,13 +13,18 @@ Two ways in:
 
 from __future__ import annotations
 
-import os
 import signal
 import sys
 from typing import Any
 
 from tangtui.errors import TangtuiError
-from tangtui.runs.dist_launch import check_processes, nproc_of, processes_text, torchrun_world
+from tangtui.runs.dist_launch import (
+    check_processes,
+    kill_tree,
+    nproc_of,
+    processes_text,
+    torchrun_world,
+)
 
 
 def is_follower() -> bool:
@@ -108,10 +113,7 @@ def _follow(store: Any, run_id: str, pid: int) -> int:
 
     def on_int(_sig: int, _frame: Any) -> None:
         if asked:
-            try:
-                os.killpg(pid, signal.SIGKILL)  # torchrun leads its own session and group
-            except OSError:
-                pass
+            kill_tree(pid)
             raise KeyboardInterrupt
         asked.append(True)
         print("\nstopping: every process stops at the same step and rank 0 writes a "

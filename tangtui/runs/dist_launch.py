@@ -15,6 +15,7 @@ that they are one rank of a larger run (:func:`torchrun_world`).
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from typing import Any
@@ -109,3 +110,19 @@ def processes_text(config: dict[str, Any]) -> str:
     batch = int(config.get("train", {}).get("batch_size", 0) or 0)
     per = f"{batch // n}" if batch % n == 0 else f"{batch // n}-{-(-batch // n)}"
     return f"{n} processes × {per} rows = batch {batch}"
+
+
+def kill_tree(pid: int) -> None:
+    """SIGKILL torchrun's workers (each leads its own session), then torchrun itself."""
+    children = []
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children") as f:
+                children += [int(c) for c in f.read().split()]
+    except OSError:
+        pass  # no /proc (macOS) or already gone: torchrun alone gets the signal
+    for p in [*children, pid]:
+        try:
+            os.kill(p, signal.SIGKILL)
+        except OSError:
+            pass
