@@ -166,7 +166,7 @@ def test_killing_one_rank_fails_the_run_leaves_no_process_and_it_resumes(
             os.kill(pid, signal.SIGKILL)
     run = store.get_run(run_id)
     assert run.status == "failed" and "another training process died" in run.reason
-    step = run.checkpoint_step
+    step = run.checkpoint_step or 0  # killed before its first checkpoint: from the start
     store.update_run(run_id, config={**run.config, "train": {**run.config["train"],
                                                              "steps": step + 5}})
     done = tangtui("resume", "pair", "--nproc", "1")
