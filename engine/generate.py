@@ -273,9 +273,8 @@ def load_poet(path: str | os.PathLike[str], engine: str | None = None,
         raise CheckpointError(f"checkpoint at {path} has no vocabulary in meta.json")
     config = RunConfig.from_dict(meta.get("config", {}))
     config.engine = engine or meta.get("engine") or config.engine
-    eng = create_engine(config, len(itos))
     try:
-        eng.load_state_dict(ckpt.tensors)
+        eng = create_engine(config, len(itos), weights=ckpt.tensors)
     except ValueError as exc:  # a shape or name that does not fit the config
         raise CheckpointError(f"checkpoint at {path} does not fit its config: {exc}") from None
     script = meta.get("script") or config.corpus.script

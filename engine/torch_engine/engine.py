@@ -38,7 +38,8 @@ State = list[tuple[np.ndarray, np.ndarray]]  # per layer (h, c), each (B, H), as
 class TorchEngine:
     name: ClassVar[str] = "torch"
 
-    def __init__(self, config: RunConfig, vocab_size: int) -> None:
+    def __init__(self, config: RunConfig, vocab_size: int,
+                 weights: dict[str, np.ndarray] | None = None) -> None:
         self.config = config
         self.vocab_size = vocab_size
         self.placement = resolve_placement(config.train.device, config.train.precision)
@@ -47,7 +48,8 @@ class TorchEngine:
         self.model = LSTMLanguageModel(config.model, vocab_size).to(
             device=self.device, dtype=self.placement.dtype)
         np_dtype = np.float64 if self.placement.dtype == torch.float64 else np.float32
-        self.load_state_dict(init_params(config.model, vocab_size, config.train.seed, np_dtype))
+        self.load_state_dict(weights if weights is not None else
+                             init_params(config.model, vocab_size, config.train.seed, np_dtype))
         named = list(self.model.named_parameters())
         self._names = [canonical_name(n) for n, _ in named]
         self._params = [p for _, p in named]

@@ -290,8 +290,28 @@ class Store(HistoryMixin, PoemsMixin):
 
 
 def _migrate(db: sqlite3.Connection) -> None:
-    """Add the columns a store made by an earlier version lacks (stream figures of evals)."""
-    have = {row[1] for row in db.execute("PRAGMA table_info(evals)")}
-    for col in ("stream_loss", "stream_ppl"):
-        if col not in have:
-            db.execute(f"ALTER TABLE evals ADD COLUMN {col} REAL")
+    """Bring a store made by an earlier version up to date, in one transaction.
+
+    Before the stream columns existed, ``test_ppl`` held the stream figure: it moves to
+    ``stream_ppl`` and the per-poem headline stays empty (such runs never measured it), so no
+    old figure passes for a per-poem one.
+    """
+    def current() -> bool:
+        return "stream_ppl" in {row[1] for row in db.execute("PRAGMA table_info(evals)")}
+
+    if current():
+        return
+    db.execute("BEGIN IMMEDIATE")  # another process may be migrating: look again inside
+    try:
+        if current():
+            db.execute("COMMIT")
+            return
+        db.execute("ALTER TABLE evals ADD COLUMN stream_loss REAL")
+        db.execute("ALTER TABLE evals ADD COLUMN stream_ppl REAL")
+        db.execute("UPDATE evals SET stream_loss = test_loss, stream_ppl = test_ppl, "
+                   "test_loss = NULL, test_ppl = NULL")
+        db.execute("UPDATE runs SET best_test_ppl = NULL, best_step = NULL")
+        db.execute("COMMIT")
+    except sqlite3.Error:
+        db.execute("ROLLBACK")
+        raise
