@@ -36,6 +36,20 @@ from engine.torch_engine.distributed import DistContext, all_reduce_sum, collect
 from engine.torch_engine.engine import TorchEngine
 
 
+class LossModule(torch.nn.Module):
+    """The model and its loss in one ``forward``, so DDP sees every parameter the step uses."""
+
+    def __init__(self, model: torch.nn.Module, forward: Callable[..., Any]) -> None:
+        super().__init__()
+        self.model = model
+        object.__setattr__(self, "run", forward)  # the model itself, or its torch.compile
+
+    def forward(self, x: torch.Tensor, state: Any, y: torch.Tensor,
+                ignore: int) -> tuple[torch.Tensor, Any]:
+        feats, state = self.run(x, state)  # (B, T, H)
+        return self.model.loss_sum(feats, y, ignore), state
+
+
 def share(n: int, rank: int, world: int) -> tuple[int, int]:
     """Rows [start, stop) of rank ``rank`` among ``world`` contiguous shares of ``n`` rows."""
     return rank * n // world, (rank + 1) * n // world
@@ -63,14 +77,17 @@ def shard_batches(b: Batches, rank: int, world: int) -> Batches:
 class DistributedTorchEngine(TorchEngine):
     """:class:`TorchEngine` for one rank: DDP around the model, its share of each split."""
 
-    def __init__(self, config: RunConfig, vocab_size: int, ctx: DistContext) -> None:
-        super().__init__(config, vocab_size)  # identical initial weights on every rank (seed)
+    def __init__(self, config: RunConfig, vocab_size: int, ctx: DistContext,
+                 weights: dict[str, np.ndarray] | None = None) -> None:
+        super().__init__(config, vocab_size, weights)  # the same initial weights on every rank
         self.dist = ctx
         torch.manual_seed(config.train.seed + 1_000_003 * ctx.rank)  # own dropout draws
         ids = [self.device.index] if self.device.type == "cuda" else None
-        ddp = collective(ctx, lambda: DDP(self.model, device_ids=ids,
-                                          process_group=ctx.device_group))
-        self._forward = torch.compile(ddp) if config.train.compile else ddp
+        # the adaptive softmax leaves a tail cluster unused when no target of a batch falls in it
+        unused = config.model.softmax == "adaptive"
+        self._ddp = collective(ctx, lambda: DDP(
+            LossModule(self.model, self._forward), device_ids=ids,
+            process_group=ctx.device_group, find_unused_parameters=unused))
         self._rows: dict[str, tuple[int, int, int]] = {}  # key -> (start, stop, global rows)
 
     def bind(self, key: str, batches: Batches) -> None:
@@ -83,6 +100,12 @@ class DistributedTorchEngine(TorchEngine):
                               f"corpus); use at most {rows} processes")
         self._rows[key] = (start, stop, rows)
         super().bind(key, shard_batches(batches, ctx.rank, ctx.world_size))
+
+    def _loss_and_state(self, x: torch.Tensor, y: torch.Tensor, ignore: int,
+                        state: Any) -> tuple[torch.Tensor, Any]:
+        if not torch.is_grad_enabled():  # evaluation: nothing to all-reduce
+            return super()._loss_and_state(x, y, ignore, state)
+        return self._ddp(x, state, y, ignore)
 
     def _grad_divisor(self, dtype: torch.dtype) -> torch.Tensor:
         tokens = all_reduce_sum(self.dist, self._accum_tokens.clone())  # sum_r n_r

@@ -247,7 +247,7 @@ def status_markup(trace: RunTrace) -> str:
         f"{fmt_duration(run.eta_s) if status == 'running' else '—'}",
         f"{run.engine} on {run.device or '?'}",
         *([f"[dim]{escape(procs)}[/]"] if (procs := processes_text(run.config or {})) else []),
-        f"test ppl {fmt_ppl(math.exp(last_test) if last_test is not None else None)}"
+        f"ppl/poem {fmt_ppl(math.exp(last_test) if last_test is not None else None)}"
         f" · best {fmt_ppl(run.best_test_ppl)}",
     ]
     return "\n".join(rows)
