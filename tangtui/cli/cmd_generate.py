@@ -18,8 +18,8 @@ def register(sub: Any) -> None:
         "bundled model), else the best model available: the lowest per-poem held-out perplexity "
         "among the starter and the finished runs trained on the whole corpus. Strict forms "
         "(wujue 五言绝句, qijue 七言绝句, wulv 五言律诗, qilv 七言律诗) always have the right "
-        "number of lines and characters, ，after odd lines and 。after even ones. Traditional or simplified input "
-        "is converted to the model's script.")
+        "number of lines and characters, ，after odd lines and 。after even ones. Traditional "
+        "or simplified input is converted to the model's script.")
     p.add_argument("--run", metavar="RUN",
                    help="run id, name or unique id prefix, `starter`, or a checkpoint directory")
     p.add_argument("--start", default="", metavar="TEXT", help="the poem begins with these")
