@@ -57,13 +57,13 @@ class ModelConfig:
 @dataclass
 class OptimConfig:
     name: str = "adam"  # sgd | momentum | nag | adagrad | adadelta | rmsprop | adam
-    lr: float = 1e-3  # peak learning rate
+    lr: float = 1e-3  # peak learning rate; follows optim.name's standard one (adadelta 1.0)
     momentum: float = 0.9  # momentum / nag
     beta1: float = 0.9  # adam
     beta2: float = 0.999  # adam
     alpha: float = 0.99  # rmsprop smoothing
     rho: float = 0.9  # adadelta smoothing
-    eps: float = 1e-8  # adam, rmsprop, adagrad; adadelta uses 1e-6 when this is left at 1e-8
+    eps: float = 0.0  # 0 = the optimizer's own (torch's): adagrad 1e-10, adadelta 1e-6, else 1e-8
     weight_decay: float = 0.0  # L2 added to the gradient, as torch.optim does
     clip: float = 5.0  # global-norm clipping threshold; 0 disables
     accum: int = 1  # batches per update; 0 (or "full") means the whole epoch (full-batch GD)
@@ -126,7 +126,7 @@ class RunConfig:
                 section = getattr(cfg, key, None)
                 if section is None or not hasattr(section, "__dataclass_fields__"):
                     raise ConfigError(f"unknown config section {key!r}")
-                for sub, v in value.items():
+                for sub, v in sorted(value.items(), key=lambda kv: kv[0] != "name"):
                     set_field(cfg, f"{key}.{sub}", v, parse_text=False)
             else:
                 set_field(cfg, key, value, parse_text=False)
@@ -195,10 +195,16 @@ def set_field(cfg: RunConfig, dotted: str, value: Any, parse_text: bool = True) 
     if dotted == "optim.accum" and isinstance(value, str) and value.strip().lower() == "full":
         value = 0  # the report's full-batch gradient descent: one update per epoch
     if isinstance(value, str) and parse_text:
-        setattr(target, name, _coerce(dotted, value, current))
+        new = _coerce(dotted, value, current)
     else:
         item = typing.get_args(typing.get_type_hints(type(target))[name])
-        setattr(target, name, _exact(dotted, value, current, item[0] if item else str))
+        new = _exact(dotted, value, current, item[0] if item else str)
+    if dotted == "optim.name":  # a rate still at the old optimizer's standard follows the new
+        from engine.optim_defaults import standard_lr
+
+        if cfg.optim.lr == standard_lr(current) and isinstance(new, str):
+            cfg.optim.lr = standard_lr(new)
+    setattr(target, name, new)
 
 
 _KINDS = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}

@@ -55,6 +55,7 @@ from pathlib import Path
 from typing import Any
 
 from tangtui.paths import data_home
+from tangtui.runs.experiments import LAB_SCHEMA, ExperimentsMixin
 from tangtui.runs.history import HistoryMixin
 from tangtui.runs.lock import RunLock, RunLockedError, training_error
 from tangtui.runs.poems import PoemsMixin, orphan_poems
@@ -115,7 +116,7 @@ def _damaged(exc: sqlite3.DatabaseError) -> bool:
     return "not a database" in text or "malformed" in text or "corrupt" in text
 
 
-class Store(HistoryMixin, PoemsMixin):
+class Store(HistoryMixin, PoemsMixin, ExperimentsMixin):
     """A connection to the store; thread-safe (one connection, one lock)."""
 
     def __init__(self, root: str | os.PathLike[str] | None = None) -> None:
@@ -131,7 +132,7 @@ class Store(HistoryMixin, PoemsMixin):
             self._db.execute("PRAGMA busy_timeout = 10000")
             self._db.execute("PRAGMA journal_mode = WAL")
             self._db.execute("PRAGMA synchronous = NORMAL")
-            self._db.executescript(SCHEMA)
+            self._db.executescript(SCHEMA + LAB_SCHEMA)
             _migrate(self._db)
         except sqlite3.DatabaseError as exc:
             if not _damaged(exc):
@@ -317,7 +318,7 @@ class Store(HistoryMixin, PoemsMixin):
             raise training_error(run.name, exc.pid) from None
         try:
             with self._tx() as db:
-                for table in ("metrics", "evals", "samples"):
+                for table in ("metrics", "evals", "samples", "probes"):
                     db.execute(f"DELETE FROM {table} WHERE run_id = ?", (run.id,))
                 orphan_poems(db, run.id, run.name)
                 db.execute("DELETE FROM runs WHERE id = ?", (run.id,))
