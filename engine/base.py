@@ -112,6 +112,12 @@ def create_engine(config: RunConfig, vocab_size: int,
         return NumpyEngine(config, vocab_size, weights)
     if config.engine == "torch":
         from engine.torch_engine import TorchEngine
+        from engine.torch_engine.distributed import current
 
+        ctx = current()  # a rank of a torchrun launch: DDP and its share of every batch
+        if ctx is not None:
+            from engine.torch_engine.dist_engine import DistributedTorchEngine
+
+            return DistributedTorchEngine(config, vocab_size, ctx, weights)
         return TorchEngine(config, vocab_size, weights)
     raise ValueError(f"unknown engine {config.engine!r} (choose numpy or torch)")

@@ -13,6 +13,7 @@ from typing import Any
 
 from engine.config_check import problems
 from engine.config_choices import (  # noqa: F401  (re-exported)
+    BACKENDS,
     ENGINES,
     FORMS,
     INITS,
@@ -84,6 +85,8 @@ class TrainConfig:
     device: str = "auto"  # torch: auto (cuda, mps, cpu) | cpu | cuda | cuda:N | mps
     precision: str = "fp32"  # fp32 | fp64 | tf32 (CUDA) | bf16 (CUDA autocast)
     compile: bool = False  # torch.compile the model (torch engine)
+    nproc: int = 1  # torch: training processes (torchrun + DDP); batch_size rows are shared out
+    backend: str = "auto"  # torch, nproc > 1: auto (nccl on CUDA, else gloo) | gloo | nccl
     eval_every: int = 200  # held-out evaluation every this many updates (and at the end)
     eval_batches: int = 0  # batches of the test split per evaluation; 0 = all of it
     sample_every: int = 200  # live samples every this many updates

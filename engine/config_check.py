@@ -68,6 +68,7 @@ RANGES: dict[str, tuple[float, float, bool, bool]] = {
     "train.checkpoint_every": (0, 1_000_000_000, True, True),
     "train.log_every": (1, 1_000_000_000, True, True),
     "train.keep_checkpoints": (1, 1000, True, True),
+    "train.nproc": (1, 65_536, True, True),
 }
 
 HINTS = {
@@ -80,6 +81,7 @@ HINTS = {
     "corpus.max_len": " (0 = no bound)",
     "corpus.max_vocab": " (0 = no cap)",
     "corpus.max_poems": " (0 = all)",
+    "train.nproc": " (training processes)",
 }
 
 
@@ -154,4 +156,23 @@ def problems(cfg: RunConfig) -> dict[str, str]:
             put("train.device", f"the numpy engine runs on the CPU; got {t.device!r}")
         if t.compile:
             put("train.compile", "torch.compile needs the torch engine")
+    _check_processes(cfg, put)
     return out
+
+
+def _check_processes(cfg: RunConfig, put: Any) -> None:
+    """``train.nproc`` and ``train.backend``: torch only, at most one process per batch row."""
+    from engine.config_choices import BACKENDS
+
+    t = cfg.train
+    put("train.backend", _choice(t.backend, BACKENDS))
+    if not isinstance(t.nproc, int) or isinstance(t.nproc, bool) or t.nproc < 2:
+        return
+    if cfg.engine == "numpy":
+        put("train.nproc", f"the numpy engine trains in one process; use the torch engine for "
+                           f"{t.nproc} processes")
+    elif isinstance(t.batch_size, int) and t.nproc > t.batch_size:
+        put("train.nproc", f"{t.nproc} processes but the batch has {t.batch_size} rows "
+                           "(train.batch_size is the global batch, shared out among them)")
+    if t.backend == "nccl" and t.device in ("cpu", "mps"):
+        put("train.backend", f"nccl needs CUDA devices, not train.device={t.device}; use gloo")

@@ -11,3 +11,4 @@ MODES = ("stream", "poem")
 SCHEDULES = ("constant", "cosine", "step")
 PRECISIONS = ("fp32", "fp64", "tf32", "bf16")
 SOFTMAXES = ("full", "adaptive")
+BACKENDS = ("auto", "gloo", "nccl")  # train.backend of a run on several processes

@@ -94,13 +94,14 @@ class TrainResult:
 class Trainer:
     def __init__(self, config: RunConfig, dataset: Dataset, engine: Engine,
                  run_dir: str | Path | None = None, hooks: Hooks | None = None,
-                 stop: threading.Event | None = None, prompts: tuple[str, ...] = PROMPTS) -> None:
+                 stop: threading.Event | None = None, prompts: tuple[str, ...] = PROMPTS,
+                 keeper: Any = None) -> None:
         self.config, self.data, self.engine = config, dataset, engine
         self.hooks = hooks or Hooks()
         self.stop = stop or threading.Event()
         self.prompts = prompts
-        self.keeper = CheckpointKeeper(Path(run_dir), config.train.keep_checkpoints) \
-            if run_dir is not None else None
+        self.keeper = keeper or (CheckpointKeeper(Path(run_dir), config.train.keep_checkpoints)
+                                 if run_dir is not None else None)  # a rank > 0 writes nothing
         engine.bind("train", dataset.train)
         engine.bind(STREAM, dataset.test)
         engine.bind(POEMS, dataset.test_poems if dataset.test_poems is not None else dataset.test)
@@ -125,9 +126,13 @@ class Trainer:
 
     # -- resume ------------------------------------------------------------------------------
 
-    def resume(self, path: str | Path) -> None:
-        """Continue from a checkpoint: weights, optimizer, RNG, step and position in the epoch."""
-        ckpt = load_checkpoint(path)
+    def resume(self, path: str | Path, ckpt: Checkpoint | None = None) -> None:
+        """Continue from a checkpoint: weights, optimizer, RNG, step and position in the epoch.
+
+        ``ckpt``: the checkpoint at ``path`` already loaded (a rank of a distributed run gets it
+        from rank 0).
+        """
+        ckpt = ckpt or load_checkpoint(path)
         meta = ckpt.meta
         missing = [k for k in ("step", "epoch", "batch") if k not in meta]
         if missing:

@@ -28,7 +28,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from tangtui.errors import TangtuiError
+from tangtui.errors import TangtuiError, is_user_error
+from tangtui.runs.dist_launch import (
+    check_processes,
+    nproc_of,
+    torchrun_world,
+    trainer_command,
+    trainer_env,
+)
 from tangtui.runs.journal import NAME as JOURNAL
 from tangtui.runs.journal import replay_journal
 from tangtui.runs.lock import RunLock, is_locked, lock_holder
@@ -54,8 +61,12 @@ def _start_point(store: Store, run: Any, resume: bool, say: Any) -> tuple[Any, P
     return config, start
 
 
-def _build(config: Any, start: Path | None, dataset: Any, engine: Any) -> tuple:
-    """Dataset and engine (built unless injected)."""
+def _build(config: Any, start: Path | None, dataset: Any, engine: Any,
+           dist: Any = None) -> tuple:
+    """Dataset and engine (built unless injected).
+
+    ``dist``: rank 0 of N processes sends the plan to the other ranks before the engine exists.
+    """
     if dataset is None:
         from engine.corpus import Vocab, build_dataset
         from engine.corpus.loader import load_corpus
@@ -66,6 +77,10 @@ def _build(config: Any, start: Path | None, dataset: Any, engine: Any) -> tuple:
 
             vocab = Vocab(list(load_checkpoint(start, optimizer=False).meta["vocab"]))
         dataset = build_dataset(config, load_corpus(config.corpus.script), vocab=vocab)
+    if dist is not None:
+        from tangtui.runs.dist_worker import send_plan
+
+        send_plan(dist, config, list(dataset.vocab.itos), start is not None)
     if engine is None:
         from engine.base import create_engine
 
@@ -76,12 +91,13 @@ def _build(config: Any, start: Path | None, dataset: Any, engine: Any) -> tuple:
 def execute(run_id: str, *, resume: bool = False, store: Store | None = None,
             hooks: Sequence[Any] = (), dataset: Any = None, engine: Any = None,
             stop: threading.Event | None = None, handle_signals: bool = True,
-            log: bool = True) -> Any:
+            log: bool = True, dist: Any = None) -> Any:
     """Train run ``run_id`` in this process; returns the :class:`TrainResult`.
 
     ``dataset``/``engine`` may be injected (tests). With ``handle_signals`` SIGTERM, SIGINT and
     SIGHUP set the stop event (a second SIGINT interrupts at once). ``log`` prints plain progress
-    lines to stdout (what a detached trainer writes to train.log).
+    lines to stdout (what a detached trainer writes to train.log). ``dist``: this is rank 0 of
+    a run on N processes (:mod:`tangtui.runs.dist_worker`).
     """
     from engine.trainer import Trainer
     from tangtui.runs.hooks import LogHooks, StoreHooks
@@ -92,7 +108,7 @@ def execute(run_id: str, *, resume: bool = False, store: Store | None = None,
     lock.acquire()  # refuses a second trainer before anything is written
     stop = stop or threading.Event()
     beat_stop = threading.Event()
-    restore = _install_signals(stop) if handle_signals else {}
+    restore = install_signals(stop) if handle_signals else {}
     trainer: Trainer | None = None
     store_hooks: StoreHooks | None = None
     say = _sayer(log)
@@ -105,11 +121,16 @@ def execute(run_id: str, *, resume: bool = False, store: Store | None = None,
             "marking the run running", say)
         marked = True
         threading.Thread(target=_heartbeat, args=(store, run.id, beat_stop), daemon=True).start()
-        dataset, engine = _build(config, start, dataset, engine)
+        dataset, engine = _build(config, start, dataset, engine, dist)
         store_hooks = StoreHooks(store, run.id, [*([LogHooks(run.id)] if log else []), *hooks],
                                  writer=StoreWriter(say))
-        trainer = Trainer(config, dataset, engine, store.run_dir(run.id), store_hooks, stop)
-        if start is not None:
+        trainer = Trainer(config, dataset, engine, store.run_dir(run.id), store_hooks,
+                          _collective_stop(stop, dist))
+        if start is not None and dist is not None:
+            from tangtui.runs.dist_worker import send_checkpoint
+
+            send_checkpoint(dist, trainer, start)
+        elif start is not None:
             trainer.resume(start)
         if resume:  # rows after the checkpoint are trained again: drop them now
             step = trainer.step
@@ -121,7 +142,7 @@ def execute(run_id: str, *, resume: bool = False, store: Store | None = None,
                 say(f"restored {back} rows the store had missed from {JOURNAL}")
         retrying(lambda: store.update_run(
             run.id, total_steps=trainer.total_steps, step=trainer.step, epoch=trainer.epoch,
-            device=str(getattr(engine, "device", "cpu")),
+            device=_device_text(engine, dist),
             info={**store.get_run(run.id).info, "dataset": dataset.info}),
             "recording the run's size", say)
         result = trainer.run()
@@ -144,7 +165,7 @@ def execute(run_id: str, *, resume: bool = False, store: Store | None = None,
                     "checkpoint", step, say, patience=5.0)
             raise
         reason = " ".join(str(exc).split()) or type(exc).__name__
-        if log and not isinstance(exc, TangtuiError):
+        if log and not is_user_error(exc):
             traceback.print_exc()
         if store_hooks is not None:
             store_hooks.close(PATIENCE)
@@ -188,7 +209,24 @@ def _heartbeat(store: Store, run_id: str, done: threading.Event) -> None:
             pass  # a busy or full store: the next beat retries
 
 
-def _install_signals(stop: threading.Event) -> dict[int, Any]:
+def _collective_stop(stop: threading.Event, dist: Any) -> Any:
+    """The trainer's stop event: on N processes, one that every rank sees at the same check."""
+    if dist is None:
+        return stop
+    from engine.torch_engine.distributed import CollectiveStop
+
+    return CollectiveStop(stop, dist)
+
+
+def _device_text(engine: Any, dist: Any) -> str:
+    device = str(getattr(engine, "device", "cpu"))
+    if dist is None:
+        return device
+    return f"{device.split(':')[0]} ×{dist.world_size} ({dist.backend})"
+
+
+def install_signals(stop: threading.Event, quiet: bool = False) -> dict[int, Any]:
+    """SIGTERM, SIGINT and SIGHUP set ``stop`` (a second SIGINT interrupts at once)."""
     if threading.current_thread() is not threading.main_thread():
         return {}
     names = {signal.SIGTERM: "SIGTERM", signal.SIGINT: "Ctrl-C", signal.SIGHUP: "SIGHUP"}
@@ -196,7 +234,7 @@ def _install_signals(stop: threading.Event) -> dict[int, Any]:
     def handler(sig: int, _frame: Any) -> None:
         if sig == signal.SIGINT and stop.is_set():
             raise KeyboardInterrupt
-        if sig == signal.SIGINT:
+        if sig == signal.SIGINT and not quiet:
             print("\nstopping: writing a checkpoint (Ctrl-C again to abort without one)",
                   file=sys.stderr, flush=True)
         stop.reason = f"stopped by {names.get(sig, sig)}"  # type: ignore[attr-defined]
@@ -213,10 +251,14 @@ def spawn(store: Store, run_id: str, *, resume: bool = False, wait: float = 10.0
     """
     run_dir = store.run_dir(run_id)
     log_path = run_dir / LOG_NAME
-    env = dict(os.environ, TANGTUI_HOME=str(store.root), PYTHONUNBUFFERED="1")
+    nproc = nproc_of(store.get_run(run_id).config)
+    env = dict(os.environ, TANGTUI_HOME=str(store.root), PYTHONUNBUFFERED="1",
+               **trainer_env(nproc))
     root = str(Path(__file__).resolve().parent.parent)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
-    cmd = [sys.executable, "-m", "tangtui.runs.runner", run_id] + (["--resume"] if resume else [])
+    cmd = trainer_command(run_id, resume, nproc)
+    if nproc > 1:  # torchrun and N torch imports take longer than one process to start
+        wait = max(wait, 60.0)
     try:
         with open(log_path, "ab") as log:
             log.write(f"--- {now_iso()} {' '.join(cmd[1:])}\n".encode())
@@ -232,7 +274,9 @@ def spawn(store: Store, run_id: str, *, resume: bool = False, wait: float = 10.0
         if proc.poll() is not None:
             tail = _log_tail(log_path)
             raise TangtuiError(f"the trainer of run {run_id} exited at once: {tail}")
-        if lock_holder(run_dir) == proc.pid and store.get_run(run_id).status == "running":
+        holder = lock_holder(run_dir)  # on N processes: rank 0, a child of torchrun
+        if holder is not None and (holder == proc.pid or nproc > 1) and \
+                store.get_run(run_id).status == "running":
             break
         time.sleep(0.05)
     return proc.pid
@@ -244,6 +288,7 @@ def start_detached(store: Store, config: Any, name: str | None = None) -> tuple[
     For the app: call it from a worker thread, it waits for the trainer to start.
     """
     config.validate()
+    check_processes(config)
     run = store.create_run(config.to_dict(), name=name, engine=config.engine)
     pid = spawn(store, run.id)
     return store.get_run(run.id), pid
@@ -290,7 +335,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--resume", action="store_true", help="continue from its checkpoint")
     args = parser.parse_args(argv)
     try:
-        result = execute(args.run_id, resume=args.resume)
+        if torchrun_world() is not None:  # one of N processes started by torchrun
+            from tangtui.runs.dist_worker import run_rank
+
+            result = run_rank(args.run_id, args.resume)
+        else:
+            result = execute(args.run_id, resume=args.resume)
     except KeyboardInterrupt:
         return 130
     except Exception as exc:
