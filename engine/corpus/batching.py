@@ -95,13 +95,8 @@ def poem_eval_batches(encoded: list[np.ndarray], max_tokens: int = 8192) -> Batc
     state, grouped by length into batches of at most ``max_tokens`` padded tokens (one row at
     least), none left out however long. ``mask`` (see :meth:`Batches.batch`) hides the padding;
     ``<bos>`` is never a target and ``<eos>`` always is."""
-    lengths = np.array([len(p) + 2 for p in encoded], np.int64)
-    width = int(lengths.max()) if len(encoded) else 2
-    rows = np.full((len(encoded), width), PAD, np.int64)
-    for r, p in enumerate(encoded):
-        rows[r, 0] = BOS
-        rows[r, 1 : len(p) + 1] = p
-        rows[r, len(p) + 1] = EOS
+    rows, lengths = _poem_rows(encoded)
+    width = rows.shape[1]
     by_len = np.argsort(lengths, kind="stable")
     groups: list[np.ndarray] = []
     start = 0
@@ -113,6 +108,18 @@ def poem_eval_batches(encoded: list[np.ndarray], max_tokens: int = 8192) -> Batc
         start = stop
     return Batches("poem", max(len(g) for g in groups) if groups else 1, width, seed=-1,
                    rows=rows, lengths=lengths, groups=groups, n_tokens=int((lengths - 1).sum()))
+
+
+def _poem_rows(encoded: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """``<bos> poem <eos>`` rows padded with ``<pad>`` (N, widest) and their lengths (N,)."""
+    lengths = np.array([len(p) + 2 for p in encoded], np.int64)  # with <bos> and <eos>
+    width = int(lengths.max()) if len(encoded) else 2
+    rows = np.full((len(encoded), width), PAD, np.int64)
+    for r, p in enumerate(encoded):
+        rows[r, 0] = BOS
+        rows[r, 1 : len(p) + 1] = p
+        rows[r, len(p) + 1] = EOS
+    return rows, lengths
 
 
 def _stream(encoded: list[np.ndarray], B: int, T: int) -> Batches:
@@ -132,13 +139,7 @@ def _stream(encoded: list[np.ndarray], B: int, T: int) -> Batches:
 def _poem(encoded: list[np.ndarray], B: int, T: int, seed: int) -> Batches:
     kept = [p for p in encoded if len(p) + 1 <= T]  # x = <bos> poem, y = poem <eos>
     dropped = len(encoded) - len(kept)
-    lengths = np.array([len(p) + 2 for p in kept], np.int64)  # with <bos> and <eos>
-    width = int(lengths.max()) if len(kept) else 2
-    rows = np.full((len(kept), width), PAD, np.int64)
-    for r, p in enumerate(kept):
-        rows[r, 0] = BOS
-        rows[r, 1 : len(p) + 1] = p
-        rows[r, len(p) + 1] = EOS
+    rows, lengths = _poem_rows(kept)
     by_len = np.argsort(lengths, kind="stable")  # neighbours in length share a batch
     groups = [by_len[s : s + B] for s in range(0, len(kept), B)]
     return Batches("poem", B, T, seed=seed, rows=rows, lengths=lengths, groups=groups,
