@@ -12,10 +12,10 @@ database of Middle Chinese readings, CC BY 4.0, https://doi.org/10.5281/zenodo.1
 the group from its 廣韻 rhyme: each 廣韻 rhyme is mapped to the 平水韵 group most of its
 characters fall in, so the mapping is read from the two tables, not typed in.
 
-A character is looked up under every traditional form it may stand for: itself, OpenCC's
-simplified-to-traditional conversion, and every character of the data that OpenCC simplifies
-to it (干 <- 乾, 幹, 干). A character with several readings keeps all of them, so it fits a
-position if any reading fits; one that is in no group is unknown.
+A character is looked up as itself and as OpenCC's simplified-to-traditional conversion (干 ->
+干, 幹); a simplified form that the data lacks also under every character of the data that
+OpenCC simplifies to it (发 <- 發, 髮). A character with several readings keeps all of them,
+so it fits a position if any reading fits; one that is in no group is unknown.
 """
 
 from __future__ import annotations
@@ -137,7 +137,9 @@ def readings(ch: str) -> tuple[tuple[str, int], ...]:
     from engine.corpus.script import to_traditional
 
     table, tone_of = _by_traditional(), groups().tones
-    forms = list(dict.fromkeys([ch, to_traditional(ch), *_from_simplified().get(ch, ())]))
+    forms = list(dict.fromkeys([ch, to_traditional(ch)]))
+    if ch not in table:  # a simplified form only: every traditional one it may stand for
+        forms += [f for f in _from_simplified().get(ch, ()) if f not in forms]
     out: list[tuple[str, int]] = []
     for form in forms:
         out += [(tone_of[g], g) for g in table.get(form, ())]

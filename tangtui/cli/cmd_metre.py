@@ -1,0 +1,63 @@
+"""``tangtui metre``: check a 绝句 or 律诗 against 平仄 and 平水韵."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from tangtui.errors import TangtuiError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "metre", help="check a poem's 平仄 and 平水韵 rhyme",
+        description="Mark every character 平, 仄, 中 (either: several readings) or ？ (unknown), "
+        "find the standard pattern the poem fits (平起/仄起, first line rhymed or not; 黏 and 对) "
+        "and list every violation under the usual tolerance (一三五不论，二四六分明; 孤平 and "
+        "三平尾 forbidden; 孤平拗救, 特拗 and 对句相救 accepted), with the 平水韵 group of each "
+        "rhyme. Exit status: 0 passes, 1 fails, 2 bad input.")
+    p.add_argument("poem", nargs="?",
+                   help="the poem text, a file holding it, or - for standard input")
+    p.add_argument("--groups", action="store_true", help="list the 30 平水韵 level-tone groups")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.set_defaults(func=cmd_metre)
+
+
+def read_poem(arg: str | None) -> str:
+    """The text of ``arg``: ``-`` reads stdin, an existing file is read, else it is the poem."""
+    if arg is None:
+        raise TangtuiError("give a poem: its text, a file, or - for standard input")
+    if arg == "-":
+        return sys.stdin.read()
+    path = Path(arg)
+    if len(arg) < 256 and "\n" not in arg and path.is_file():
+        try:
+            return path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise TangtuiError(f"cannot read {arg}: {exc}") from None
+    return arg
+
+
+def cmd_metre(args: argparse.Namespace) -> int:
+    from engine.metre.errors import MetreError
+    from tangtui.cli import print_json
+
+    try:
+        if args.groups:
+            from engine.metre.phonology import ping_group_names
+
+            names = list(ping_group_names())
+            print_json(names) if args.json else print(" ".join(names))
+            return 0
+        from engine.metre.checker import check
+        from engine.metre.render import render_text
+
+        report = check(read_poem(args.poem))
+    except MetreError as exc:
+        raise TangtuiError(str(exc)) from None
+    if args.json:
+        print_json(report.to_json())
+    else:
+        print(render_text(report))
+    return 0 if report.passed else 1
