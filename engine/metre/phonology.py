@@ -155,6 +155,7 @@ def group_ids(ch: str) -> tuple[int, ...]:
     return tuple(dict.fromkeys(g for _, g in readings(ch) if g >= 0))
 
 
+@lru_cache(maxsize=65536)
 def tones(ch: str) -> frozenset[str]:
     """{平}, {仄}, {平, 仄} (several readings) or {} (unknown)."""
     return frozenset(t for t, _ in readings(ch))

@@ -23,6 +23,7 @@ rhymes when its type is B or D (首句入韵).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from engine.metre.phonology import PING, ZE
 
@@ -114,7 +115,8 @@ class Pattern:
         return tuple(i for i in range(len(self.types)) if self.line(i).rhymed)
 
 
-def patterns(lines: int, chars: int) -> list[Pattern]:
+@lru_cache(maxsize=8)
+def patterns(lines: int, chars: int) -> tuple[Pattern, ...]:
     """The four standard patterns of a form (4 or 8 lines of 5 or 7 characters)."""
     out = []
     for first in "ABCD":
@@ -123,7 +125,7 @@ def patterns(lines: int, chars: int) -> list[Pattern]:
             prev = types[-1]
             types.append(_PARTNER[prev] if len(types) % 2 else _NEXT_COUPLET[prev])
         out.append(Pattern(chars, tuple(types)))
-    return out
+    return tuple(out)
 
 
 def fits(tones: frozenset[str], want: str) -> bool:
