@@ -111,14 +111,17 @@ def check(text: str) -> MetreReport:
     tones = [[ph.tones(ch) for ch in ln] for ln in lines]
     marks = [[ph.mark(ch) for ch in ln] for ln in lines]
     links = _links(lines, tones)
-    best: MetreReport | None = None
+    # does the first line rhyme with the second? (decides between patterns that both fit)
+    first_rhymes = bool(set(ph.ping_groups(lines[0][-1])) & set(ph.ping_groups(lines[1][-1])))
+    best, best_key = None, (0, 0)
     for pattern in patterns(len(lines), len(lines[0])):
         variants, violations = _lines(pattern, lines, tones, links)
         rhymes, group, rhyme_faults = _rhymes(pattern, lines, tones)
         report = MetreReport(lines, marks, form, form_name, pattern, variants, rhymes, group,
                              links, violations + rhyme_faults)
-        if best is None or len(report.violations) < len(best.violations):
-            best = report
+        key = (len(report.violations), pattern.first_rhymed != first_rhymes)
+        if best is None or key < best_key:
+            best, best_key = report, key
     assert best is not None
     return best
 
@@ -150,10 +153,13 @@ def _lines(pattern: Pattern, lines: list[str], tones: list[list[frozenset[str]]]
             continue
         wrong = [c for c in lt.strict_cols() if not fits(tones[i][c], lt.base[c])]
         near = next((t for t in lt.accepted if t.needs and matches(t.tones, tones[i])), None)
-        if not wrong and near is not None:
+        if near is not None:
             c, tone = near.needs[0]
-            out.append(Violation(i, off_base, "拗", f"{head}: its 拗 is not rescued "
-                                 f"(line {i + 2} needs {tone} as its {_nth(c)}, 对句相救)"))
+            where = f"line {i + 2} needs {tone} as its {_nth(c)}" if i + 1 < len(lines) else \
+                "the last line has no next line to rescue it"
+            out.append(Violation(i, off_base, "拗", f"{head}: its 拗 ({_nth(off_base[-1])} "
+                                 f"{ph.mark(line[off_base[-1]])}) is not rescued ({where}, "
+                                 "对句相救)"))
             continue
         if not wrong:  # only a character of unknown tone keeps the line from a variant
             wrong = [c for c in range(len(line)) if not tones[i][c]]

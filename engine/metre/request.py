@@ -26,8 +26,9 @@ def with_metre(plan: Plan, metre: str = "off", pattern: str = "auto", rhyme: boo
                               "--rhyme-group names a 平水韵 group: use --rhyme-scheme pingshui")
         return plan
     if plan.form not in FORMS:
-        raise DecodeError(f"--metre and 平水韵 rhyme need a strict form (wujue, qijue, wulv "
-                          f"or qilv), not {plan.form}")
+        what = "--metre" if metre != "off" else "rhyme"
+        raise DecodeError(f"{what} needs a strict form (wujue, qijue, wulv or qilv), "
+                          f"not {plan.form}")
     if metre != "off" and rhyme_scheme == "modern":
         raise DecodeError("--metre rhymes in 平水韵; --rhyme-scheme modern works only "
                           "without --metre")
