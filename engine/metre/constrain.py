@@ -85,6 +85,10 @@ class MetrePlan:
             return tuple(range(1, self.lines, 2))
         return pattern.rhyme_lines()
 
+    def need(self, pattern: Pattern) -> int:
+        """Distinct rhyme characters the pattern needs from its group."""
+        return len(self.rhyme_lines(pattern))
+
     def state(self) -> MetreState:
         return MetreState(self)
 
@@ -112,18 +116,17 @@ def make_metre_plan(itos: list[str], hanzi: np.ndarray, lines: int, chars: int, 
                         for (i, c), ch in sorted(forced.items()))
         raise MetreError(f"no {which}pattern of this form admits {shown.strip()} under "
                          f"--metre {mode}; change the start words or acrostic, or the pattern")
-    need = max(len(MetrePlan(mode, lines, chars, (p,), rhyme, (), tables).rhyme_lines(p))
-               for p in ok)
-    groups = [g for g in range(len(tables.sizes)) if tables.sizes[g] >= need]
+    groups = list(range(len(tables.sizes)))
     if rhyme_group:
-        g = ph.parse_group(rhyme_group)
-        if tables.sizes[g] < need:
-            raise MetreError(f"the model's vocabulary has {tables.sizes[g]} characters of "
-                             f"{ph.group_name(g)}, fewer than the {need} rhymes of this form")
-        groups = [g]
-    if rhyme and not groups:
-        raise MetreError(f"no 平水韵 group has {need} characters in the model's vocabulary")
-    return MetrePlan(mode, lines, chars, tuple(ok), rhyme, tuple(groups), tables)
+        groups = [ph.parse_group(rhyme_group)]
+    plan = MetrePlan(mode, lines, chars, tuple(ok), rhyme, tuple(groups), tables)
+    fitting = [p for p in ok if not rhyme or (tables.sizes[groups] >= plan.need(p)).any()]
+    if not fitting:
+        need = min(plan.need(p) for p in ok)
+        where = (f"has {tables.sizes[groups[0]]} characters of {ph.group_name(groups[0])}"
+                 if rhyme_group else "has no 平水韵 level-tone group with enough characters")
+        raise MetreError(f"the model's vocabulary {where}; this form needs {need} rhymes")
+    return MetrePlan(mode, lines, chars, tuple(fitting), rhyme, tuple(groups), tables)
 
 
 def _admits(p: Pattern, mode: str, forced: dict[tuple[int, int], str], rhyme: bool) -> bool:
@@ -152,8 +155,11 @@ class MetreState:
     def _start_line(self, pats: list[Pattern], i: int) -> list[tuple[Pattern, str]]:
         return [(p, t) for p in pats for t in line_templates(p, i, self.plan.mode)]
 
-    def _rhyme_mask(self) -> np.ndarray:
-        m = self.plan.tables.groups[self.groups].any(axis=0)  # (V,)
+    def _rhyme_mask(self, p: Pattern) -> np.ndarray:
+        """Unused characters of the live groups big enough for every rhyme of ``p``."""
+        tables = self.plan.tables
+        gs = self.groups[tables.sizes[self.groups] >= self.plan.need(p)]
+        m = tables.groups[gs].any(axis=0)  # (V,)
         m[self.used] = False
         return m
 
@@ -165,7 +171,7 @@ class MetreState:
         for p, t in self.live:
             m = tables.tone[t[col]]
             if col == last and line in self.plan.rhyme_lines(p):
-                m = m & self._rhyme_mask()
+                m = m & self._rhyme_mask(p)
             mask |= m
         return mask & tables.hanzi
 
@@ -178,7 +184,7 @@ class MetreState:
             if not tables.tone[t[col]][tok]:
                 continue
             if col == last and line in self.plan.rhyme_lines(p):
-                if not self._rhyme_mask()[tok]:
+                if not self._rhyme_mask(p)[tok]:
                     continue
                 rhymed = True
             keep.append((p, t))

@@ -19,11 +19,12 @@ def with_metre(plan: Plan, metre: str = "off", pattern: str = "auto", rhyme: boo
     if rhyme_scheme not in SCHEMES:
         raise DecodeError(f"unknown rhyme scheme {rhyme_scheme!r} (choose pingshui or modern)")
     pingshui_rhyme = rhyme and rhyme_scheme == "pingshui"
+    if metre == "off" and pattern != "auto":
+        raise DecodeError("--pattern needs --metre loose or strict")
     if metre == "off" and not pingshui_rhyme:
-        if rhyme_group or pattern != "auto":
-            raise DecodeError("--rhyme-group and --pattern need --metre (or --rhyme for a group)"
-                              if pattern != "auto" or not rhyme else
-                              "--rhyme-group names a 平水韵 group: use --rhyme-scheme pingshui")
+        if rhyme_group:
+            raise DecodeError("--rhyme-group names a 平水韵 group: use it with --rhyme-scheme "
+                              "pingshui" if rhyme else "--rhyme-group needs --rhyme or --metre")
         return plan
     if plan.form not in FORMS:
         what = "--metre" if metre != "off" else "rhyme"
@@ -32,8 +33,6 @@ def with_metre(plan: Plan, metre: str = "off", pattern: str = "auto", rhyme: boo
     if metre != "off" and rhyme_scheme == "modern":
         raise DecodeError("--metre rhymes in 平水韵; --rhyme-scheme modern works only "
                           "without --metre")
-    if metre == "off" and pattern != "auto":
-        raise DecodeError("--pattern needs --metre loose or strict")
     lines, chars, _ = FORMS[plan.form]
     itos = plan.masks.itos
     forced: dict[tuple[int, int], Any] = {(0, c): itos[t] for c, t in enumerate(plan.start)}
