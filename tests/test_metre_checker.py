@@ -79,7 +79,8 @@ def test_first_line_rhyme_decides_between_fitting_patterns() -> None:
 
 def test_rhymes_out_of_group_and_repeated() -> None:
     r = check("白日依山尽，黄河入海流。欲穷千里目，更上一层台。")
-    assert [v.kind for v in r.violations] == ["rhyme"] and "does not rhyme" in r.violations[0].message
+    assert [v.kind for v in r.violations] == ["rhyme"]
+    assert "does not rhyme" in r.violations[0].message
     r = check("白日依山尽，黄河入海流。欲穷千里目，更上一层流。")
     assert [v.kind for v in r.violations] == ["rhyme"] and "used twice" in r.violations[0].message
 

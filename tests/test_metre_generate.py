@@ -100,3 +100,11 @@ def test_without_metre_the_data_is_not_needed() -> None:
     assert plan.metre is None
     plan = WILD.plan(PoemRequest(form="qijue", rhyme=True, rhyme_scheme="modern"))
     assert plan.metre is None and plan.rhyme
+
+
+@pytest.mark.slow
+def test_strict_costs_at_most_twice_the_plain_form(starter: Poet) -> None:
+    from engine.metre.bench import bench_metre
+
+    result = bench_metre(starter, "qijue", n=5, rounds=3)
+    assert result["ratio"] <= 2.0, result

@@ -23,6 +23,7 @@ from tangtui.ui.messages import (
     PositionChosen,
     RunsListed,
 )
+from tangtui.ui.metre_grid import MetreGrid
 from tangtui.ui.pane import Pane
 from tangtui.ui.poem_export import export_poems
 from tangtui.ui.poem_text import FORM_LABELS
@@ -31,6 +32,7 @@ from tangtui.ui.poem_view import PoemView, candidates_markup
 if TYPE_CHECKING:
     from tangtui.runs.rows import Run
 
+METRES = [("off", "off"), ("loose 二四六", "loose"), ("strict 平仄", "strict")]
 FORMS = [("free 自由", "free")] + [(f"{k} {v}", k) for k, v in FORM_LABELS.items() if k != "other"]
 
 
@@ -75,7 +77,9 @@ class ComposePane(Pane):
                              compact=True)
             with Vertical(id="compose-output"):
                 with Horizontal(id="compose-top"):
-                    yield PoemView(id="compose-poem")
+                    with VerticalScroll(id="compose-poem-box"):
+                        yield PoemView(id="compose-poem")
+                        yield MetreGrid(id="compose-metre")
                     yield Static("", id="compose-candidates")
                 yield OptionList(id="compose-history")
 
@@ -92,6 +96,7 @@ class ComposePane(Pane):
             ("Top-p", Input("0.95", type="number", id="c-top-p", compact=True)),
             ("Seed", Input(placeholder="random", type="integer", id="c-seed", compact=True)),
             ("Rhyme", Checkbox("even lines rhyme", id="c-rhyme", compact=True)),
+            ("Metre", Select(METRES, value="off", allow_blank=False, id="c-metre", compact=True)),
         ]
 
     def on_mount(self) -> None:
@@ -142,7 +147,8 @@ class ComposePane(Pane):
             form=str(self.query_one("#c-form", Select).value),
             temperature=number("c-temperature", "temperature", float),
             top_k=number("c-top-k", "top-k", int), top_p=number("c-top-p", "top-p", float),
-            rhyme=self.query_one("#c-rhyme", Checkbox).value, seed=seed)
+            rhyme=self.query_one("#c-rhyme", Checkbox).value, seed=seed,
+            metre=str(self.query_one("#c-metre", Select).value))
 
     def action_generate(self) -> None:
         if self.busy:
@@ -191,7 +197,9 @@ class ComposePane(Pane):
 
     def show(self, index: int) -> None:
         self.current = index
-        self.query_one(PoemView).poem = self.history[index][1]
+        request, poem = self.history[index]
+        self.query_one(PoemView).poem = poem
+        self.query_one(MetreGrid).show_text(poem.text if request.form != "free" else None)
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         event.stop()
