@@ -67,7 +67,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
     if not runs:
         print("no runs yet (start one with `tangtui train --preset tiny`)")
         return 0
-    rows = [("ID", "NAME", "ENGINE", "STATUS", "PID", "STEP", "BEST PPL", "CREATED")]
+    rows = [("ID", "NAME", "ENGINE", "STATUS", "PID", "STEP", "PPL/POEM", "CREATED")]
     for r in runs:
         step = f"{r.step:,}" + (f"/{r.total_steps:,}" if r.total_steps else "")
         pid = str(r.pid) if r.pid and r.liveness() == "alive" else "-"
@@ -93,12 +93,15 @@ def cmd_metrics(args: argparse.Namespace) -> int:
     if args.json:  # epochs count from 1, as everywhere people see them
         print_json([{**r, "epoch": r["epoch"] + 1} for r in rows])
         return 0
-    print(f"{'STEP':>8} {'EPOCH':>5} {'TRAIN LOSS':>10} {'TEST LOSS':>9} {'TEST PPL':>9} "
-          f"{'LR':>9}")
+    print(f"{'STEP':>8} {'EPOCH':>5} {'TRAIN LOSS':>10} {'TEST LOSS':>9} {'PPL/POEM':>9} "
+          f"{'STREAM PPL':>10} {'LR':>9}")
     for r in rows:
         print(f"{r['step']:>8} {r['epoch'] + 1:>5} {_fmt(r['train_loss'], '.4f'):>10} "
               f"{_fmt(r['test_loss'], '.4f'):>9} {_fmt(r['test_ppl'], '.2f'):>9} "
-              f"{_fmt(r['lr'], '.3g'):>9}")
+              f"{_fmt(r.get('stream_ppl'), '.2f'):>10} {_fmt(r['lr'], '.3g'):>9}")
+    if rows and not args.json:
+        print("PPL/POEM: each held-out poem scored alone from a zero state (the headline); "
+              "STREAM PPL: the poems joined, state carried")
     return 0
 
 

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from engine.corpus import Corpus
     from tangtui.runs.rows import EvalRow, MetricRow, Run, Sample, SavedPoem
 
-STARTER = "starter"  # model key of the bundled starter model
+from tangtui.runs.models import STARTER  # model key of the bundled starter model
 
 
 class RunStore(Protocol):

@@ -245,7 +245,7 @@ def status_markup(trace: RunTrace) -> str:
         f"{fmt_rate(run.tokens_per_s)} tok/s · ETA "
         f"{fmt_duration(run.eta_s) if status == 'running' else '—'}",
         f"{run.engine} on {run.device or '?'}",
-        f"test ppl {fmt_ppl(math.exp(last_test) if last_test is not None else None)}"
+        f"ppl/poem {fmt_ppl(math.exp(last_test) if last_test is not None else None)}"
         f" · best {fmt_ppl(run.best_test_ppl)}",
     ]
     return "\n".join(rows)
