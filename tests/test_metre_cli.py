@@ -87,3 +87,22 @@ def test_corpus_stats_reports_metre_pass_counts() -> None:
     for form in ("wujue", "qijue", "wulv", "qilv"):
         assert metre[form]["poems"] == forms[form]
         assert 0.3 * forms[form] < metre[form]["pass"] < 0.95 * forms[form]
+
+
+def test_the_app_and_the_engine_load_no_metre_data_until_asked() -> None:
+    code = ("import sys, json; import tangtui.app, tangtui.cli.cmd_generate, engine.generate; "
+            "import engine.metre.checker; "
+            "from engine.metre import phonology; "
+            "print(json.dumps([phonology.groups.cache_info().currsize, "
+            "sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('torch', 'textual', 'tangtui') and m.startswith(('torch', 'engine.metre.const')))]))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120, env=os.environ.copy())
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout) == [0, []]  # nothing loaded, no torch, no masks module
+    headless = ("import sys, json, engine.metre.checker, engine.metre.constrain; "
+                "print(json.dumps(sorted(m for m in sys.modules "
+                "if m.split('.')[0] in ('torch', 'textual', 'tangtui'))))")
+    out = subprocess.run([sys.executable, "-c", headless], capture_output=True, text=True,
+                         timeout=120, env=os.environ.copy())
+    assert out.returncode == 0 and json.loads(out.stdout) == [], out.stderr
