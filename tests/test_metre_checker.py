@@ -113,3 +113,10 @@ def test_fast_pass_agrees_with_the_full_report(corpus) -> None:  # noqa: ANN001
     sample = random.Random(0).sample(regulated, 300)
     assert [passes(p.text) for p in sample] == [check(p.text).passed for p in sample]
     assert 0.3 < sum(passes(p.text) for p in sample) / len(sample) < 0.95
+
+
+def test_mixed_scripts_read_the_same() -> None:
+    mixed = "床前明月光，疑是地上霜。舉頭望明月，低頭思故鄉。"
+    a, b = check(mixed), check(JING_YE_SI)
+    assert (a.marks, a.pattern, a.rhyme_group) == (b.marks, b.pattern, b.rhyme_group)
+    assert [v.kind for v in a.violations] == [v.kind for v in b.violations]

@@ -57,7 +57,7 @@ def test_file_and_stdin(tmp_path: Path) -> None:
     (["metre", "poems/missing.txt"], "no such file: poems/missing.txt"),
     (["generate", "--form", "wulv", "--metre", "strict", "--rhyme-scheme", "modern"],
      "--rhyme-scheme modern works only without --metre"),
-    (["generate", "--metre", "loose"], "--metre needs a strict form"),
+    (["generate", "--metre", "loose"], "metre needs a strict form"),
 ])
 def test_bad_input_one_line_exit_2(capsys: pytest.CaptureFixture[str], tmp_path: Path,
                                    argv: list[str], msg: str) -> None:

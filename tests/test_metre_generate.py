@@ -83,7 +83,7 @@ def test_start_words_choose_the_pattern_or_are_refused(starter: Poet) -> None:
 
 
 @pytest.mark.parametrize(("kw", "msg"), [
-    ({"metre": "strict"}, "--metre needs a strict form"),
+    ({"metre": "strict"}, "metre needs a strict form"),
     ({"form": "wulv", "metre": "strict", "rhyme_scheme": "modern"},
      "--rhyme-scheme modern works only without --metre"),
     ({"form": "wulv", "metre": "loose", "rhyme_group": "东西"}, "unknown 平水韵 level-tone group"),

@@ -27,7 +27,7 @@ def with_metre(plan: Plan, metre: str = "off", pattern: str = "auto", rhyme: boo
                               "pingshui" if rhyme else "--rhyme-group needs --rhyme or --metre")
         return plan
     if plan.form not in FORMS:
-        what = "--metre" if metre != "off" else "rhyme"
+        what = "metre" if metre != "off" else "rhyme"
         raise DecodeError(f"{what} needs a strict form (wujue, qijue, wulv or qilv), "
                           f"not {plan.form}")
     if metre != "off" and rhyme_scheme == "modern":
