@@ -149,7 +149,8 @@ class FakePoet:
         text_lines = [ln + ("，" if i % 2 == 0 else "。") for i, ln in enumerate(lines)]
         text = "".join(text_lines)
         cands = [[(ch, 0.6), ("风", 0.25), ("山", 0.1)] for ch in text]
-        return [ComposedPoem(text, text_lines, cands, seed=request.seed or 7)]
+        return [ComposedPoem(text, text_lines, cands, seed=request.seed or 7, score=-3.25,
+                             best_of=request.best_of)]
 
 
 class FakeRunner:

@@ -57,6 +57,7 @@ class ComposeRequest:
     metre: str = "off"  # off | loose | strict: 平仄 of a strict form (rhymes in 平水韵)
     seed: int | None = None
     n: int = 1
+    best_of: int = 4  # candidates per poem; the most likely one (mean log p per char) is kept
 
     def settings(self) -> dict[str, Any]:
         """The request as a plain dict (stored with a saved poem)."""
@@ -71,6 +72,8 @@ class ComposedPoem:
     lines: list[str]
     candidates: list[list[tuple[str, float]]] = field(default_factory=list)
     seed: int | None = None  # rerun with this seed to get this poem again
+    score: float | None = None  # mean log-probability per character under the model
+    best_of: int = 1
 
 
 class PoemGenerator(Protocol):

@@ -89,6 +89,7 @@ class ComposePane(Pane):
             ("Top-k", Input("0", type="integer", id="c-top-k", compact=True)),
             ("Top-p", Input("0.95", type="number", id="c-top-p", compact=True)),
             ("Seed", Input(placeholder="random", type="integer", id="c-seed", compact=True)),
+            ("Best of", Input("4", type="integer", id="c-best-of", compact=True)),
             ("Rhyme", Checkbox("even lines rhyme", id="c-rhyme", compact=True)),
             ("Metre", Select(METRES, value="off", allow_blank=False, id="c-metre", compact=True)),
         ]
@@ -146,7 +147,8 @@ class ComposePane(Pane):
             temperature=number("c-temperature", "temperature", float),
             top_k=number("c-top-k", "top-k", int), top_p=number("c-top-p", "top-p", float),
             rhyme=self.query_one("#c-rhyme", Checkbox).value, seed=seed,
-            metre=str(self.query_one("#c-metre", Select).value))
+            metre=str(self.query_one("#c-metre", Select).value),
+            best_of=number("c-best-of", "best of", int) if text("c-best-of") else 1)
 
     def action_generate(self) -> None:
         if self.busy:
@@ -198,6 +200,9 @@ class ComposePane(Pane):
         request, poem = self.history[index]
         self.query_one(PoemView).poem = poem
         self.query_one(MetreGrid).show_text(poem.text if request.form != "free" else None)
+        best = f"best of {poem.best_of} · " if poem.best_of > 1 else ""
+        self.query_one("#compose-candidates", Static).border_subtitle = \
+            f"{best}log p {poem.score:.2f}/char" if poem.score is not None else ""
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         event.stop()
