@@ -6,19 +6,24 @@ Overrides use dotted keys, e.g. ``model.hidden_dim=256`` or ``optim.name=sgd``.
 from __future__ import annotations
 
 import json
+import typing
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-ENGINES = ("numpy", "torch")
-SCRIPTS = ("simplified", "traditional")
-FORMS = ("wujue", "qijue", "wulv", "qilv", "other")
-INITS = ("zeros", "uniform", "standard", "xavier", "he", "report")
-OPTIMIZERS = ("sgd", "momentum", "nag", "adagrad", "adadelta", "rmsprop", "adam")
-MODES = ("stream", "poem")
-SCHEDULES = ("constant", "cosine", "step")
-PRECISIONS = ("fp32", "fp64", "tf32", "bf16")
-SOFTMAXES = ("full", "adaptive")
+from engine.config_check import problems
+from engine.config_choices import (  # noqa: F401  (re-exported)
+    BACKENDS,
+    ENGINES,
+    FORMS,
+    INITS,
+    MODES,
+    OPTIMIZERS,
+    PRECISIONS,
+    SCHEDULES,
+    SCRIPTS,
+    SOFTMAXES,
+)
 
 
 @dataclass
@@ -52,13 +57,13 @@ class ModelConfig:
 @dataclass
 class OptimConfig:
     name: str = "adam"  # sgd | momentum | nag | adagrad | adadelta | rmsprop | adam
-    lr: float = 1e-3  # peak learning rate
+    lr: float = 1e-3  # peak learning rate; follows optim.name's standard one (adadelta 1.0)
     momentum: float = 0.9  # momentum / nag
     beta1: float = 0.9  # adam
     beta2: float = 0.999  # adam
     alpha: float = 0.99  # rmsprop smoothing
     rho: float = 0.9  # adadelta smoothing
-    eps: float = 1e-8  # adam, rmsprop, adagrad; adadelta uses 1e-6 when this is left at 1e-8
+    eps: float = 0.0  # 0 = the optimizer's own (torch's): adagrad 1e-10, adadelta 1e-6, else 1e-8
     weight_decay: float = 0.0  # L2 added to the gradient, as torch.optim does
     clip: float = 5.0  # global-norm clipping threshold; 0 disables
     accum: int = 1  # batches per update; 0 (or "full") means the whole epoch (full-batch GD)
@@ -80,6 +85,8 @@ class TrainConfig:
     device: str = "auto"  # torch: auto (cuda, mps, cpu) | cpu | cuda | cuda:N | mps
     precision: str = "fp32"  # fp32 | fp64 | tf32 (CUDA) | bf16 (CUDA autocast)
     compile: bool = False  # torch.compile the model (torch engine)
+    nproc: int = 1  # torch: training processes (torchrun + DDP); batch_size rows are shared out
+    backend: str = "auto"  # torch, nproc > 1: auto (nccl on CUDA, else gloo) | gloo | nccl
     eval_every: int = 200  # held-out evaluation every this many updates (and at the end)
     eval_batches: int = 0  # batches of the test split per evaluation; 0 = all of it
     sample_every: int = 200  # live samples every this many updates
@@ -101,8 +108,6 @@ class RunConfig:
 
     def validate(self) -> RunConfig:
         """Raise :class:`ConfigError` naming every bad field and its allowed range; return self."""
-        from engine.config_check import problems
-
         found = problems(self)
         if found:
             raise ConfigError("; ".join(f"{k}: {v}" for k, v in found.items()))
@@ -110,17 +115,21 @@ class RunConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunConfig:
-        """Build from a (possibly partial) nested dict; unknown keys raise ConfigError."""
+        """Build from a (possibly partial) nested dict (a config file, a stored run).
+
+        Unknown keys raise ConfigError, and so do values of the wrong JSON/TOML type (``true``
+        for an integer, ``2`` for a boolean, ``"256"`` for an integer): types must be exact.
+        """
         cfg = cls()
         for key, value in data.items():
             if isinstance(value, dict):
                 section = getattr(cfg, key, None)
                 if section is None or not hasattr(section, "__dataclass_fields__"):
                     raise ConfigError(f"unknown config section {key!r}")
-                for sub, v in value.items():
-                    set_field(cfg, f"{key}.{sub}", v)
+                for sub, v in sorted(value.items(), key=lambda kv: kv[0] != "name"):
+                    set_field(cfg, f"{key}.{sub}", v, parse_text=False)
             else:
-                set_field(cfg, key, value)
+                set_field(cfg, key, value, parse_text=False)
         return cfg
 
 
@@ -134,12 +143,19 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
     A checkpoint's ``meta.json`` works too: its ``config`` entry is used.
     """
     file = Path(path)
+    suffix = file.suffix.lower()
+    if suffix not in ("", ".json", ".toml"):
+        raise ConfigError(f"config file {file}: {suffix} files are not supported; use a .toml "
+                          "or .json file")
     try:
         text = file.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot read config file {file}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"config file {file} is not a text file (not UTF-8); use a .toml "
+                          "or .json file") from None
     try:
-        if file.suffix.lower() == ".toml":
+        if suffix == ".toml":
             try:
                 import tomllib
             except ImportError:  # Python 3.10
@@ -149,7 +165,7 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
         else:
             data = json.loads(text)
     except ValueError as exc:  # TOMLDecodeError and JSONDecodeError are ValueErrors
-        raise ConfigError(f"config file {file} is not valid {file.suffix[1:] or 'JSON'}: "
+        raise ConfigError(f"config file {file} is not valid {suffix[1:] or 'JSON'}: "
                           f"{exc}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"config file {file} must hold a table of sections")
@@ -158,8 +174,13 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
     return data
 
 
-def set_field(cfg: RunConfig, dotted: str, value: Any) -> None:
-    """Set ``section.field`` (or a top-level field) on ``cfg``, coercing strings to its type."""
+def set_field(cfg: RunConfig, dotted: str, value: Any, parse_text: bool = True) -> None:
+    """Set ``section.field`` (or a top-level field) on ``cfg``.
+
+    With ``parse_text`` a string is parsed to the field's type (``--set`` overrides, form
+    fields); other values must already have the field's exact type (no bool for an integer,
+    no number for a bool, no float for an integer).
+    """
     parts = dotted.split(".")
     target: Any = cfg
     for part in parts[:-1]:
@@ -173,7 +194,40 @@ def set_field(cfg: RunConfig, dotted: str, value: Any) -> None:
     current = getattr(target, name)
     if dotted == "optim.accum" and isinstance(value, str) and value.strip().lower() == "full":
         value = 0  # the report's full-batch gradient descent: one update per epoch
-    setattr(target, name, _coerce(dotted, value, current))
+    if isinstance(value, str) and parse_text:
+        new = _coerce(dotted, value, current)
+    else:
+        item = typing.get_args(typing.get_type_hints(type(target))[name])
+        new = _exact(dotted, value, current, item[0] if item else str)
+    if dotted == "optim.name":  # a rate still at the old optimizer's standard follows the new
+        from engine.optim_defaults import standard_lr
+
+        if cfg.optim.lr == standard_lr(current) and isinstance(new, str):
+            cfg.optim.lr = standard_lr(new)
+    setattr(target, name, new)
+
+
+_KINDS = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
+_IS = {bool: lambda v: isinstance(v, bool),
+       int: lambda v: isinstance(v, int) and not isinstance(v, bool),
+       float: lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+       str: lambda v: isinstance(v, str)}
+
+
+def _exact(key: str, value: Any, current: Any, item: type = str) -> Any:
+    """``value`` if it has the type of ``current`` (an int also serves a float field; a list
+    field takes a list of ``item``)."""
+    kind = type(current)
+    if kind is list:
+        ok = isinstance(value, list) and all(_IS[item](x) for x in value)
+        want = f"a list of {_KINDS[item].split(' ', 1)[1]}s"
+    else:
+        ok, want = _IS[kind](value), _KINDS[kind]
+    if not ok:
+        shown = json.dumps(value, ensure_ascii=False) if isinstance(value, (bool, list)) \
+            else repr(value)
+        raise ConfigError(f"{key}: expected {want}, got {shown}")
+    return float(value) if kind is float else list(value) if kind is list else value
 
 
 def _coerce(key: str, value: Any, current: Any) -> Any:

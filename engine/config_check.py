@@ -11,7 +11,19 @@ import math
 import re
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
+from engine.config_choices import (
+    ENGINES,
+    FORMS,
+    INITS,
+    MODES,
+    OPTIMIZERS,
+    PRECISIONS,
+    SCHEDULES,
+    SCRIPTS,
+    SOFTMAXES,
+)
+
+if TYPE_CHECKING:  # annotations only: engine.config imports this module
     from engine.config import RunConfig
 
 _DEVICE_RE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
@@ -37,7 +49,7 @@ RANGES: dict[str, tuple[float, float, bool, bool]] = {
     "optim.beta2": (0.0, 1.0, True, False),
     "optim.alpha": (0.0, 1.0, True, False),
     "optim.rho": (0.0, 1.0, True, False),
-    "optim.eps": (0.0, 1.0, False, True),
+    "optim.eps": (0.0, 1.0, True, True),
     "optim.weight_decay": (0.0, 1.0, True, True),
     "optim.clip": (0.0, 1e6, True, True),
     "optim.accum": (0, 1_000_000, True, True),
@@ -56,6 +68,7 @@ RANGES: dict[str, tuple[float, float, bool, bool]] = {
     "train.checkpoint_every": (0, 1_000_000_000, True, True),
     "train.log_every": (1, 1_000_000_000, True, True),
     "train.keep_checkpoints": (1, 1000, True, True),
+    "train.nproc": (1, 65_536, True, True),
 }
 
 HINTS = {
@@ -64,9 +77,11 @@ HINTS = {
     "train.eval_every": " (0 = only at the end)",
     "train.sample_every": " (0 = never)",
     "train.checkpoint_every": " (0 = only at evaluations, stop and end)",
+    "optim.eps": " (0 = the optimizer's own)",
     "corpus.max_len": " (0 = no bound)",
     "corpus.max_vocab": " (0 = no cap)",
     "corpus.max_poems": " (0 = all)",
+    "train.nproc": " (training processes)",
 }
 
 
@@ -96,17 +111,6 @@ def _choice(value: Any, allowed: tuple[str, ...]) -> str | None:
 
 def problems(cfg: RunConfig) -> dict[str, str]:
     """Every invalid field of ``cfg``: ``{"section.field": "what is allowed; what was given"}``."""
-    from engine.config import (
-        ENGINES,
-        FORMS,
-        INITS,
-        MODES,
-        OPTIMIZERS,
-        PRECISIONS,
-        SCHEDULES,
-        SCRIPTS,
-        SOFTMAXES,
-    )
 
     out: dict[str, str] = {}
 
@@ -152,4 +156,23 @@ def problems(cfg: RunConfig) -> dict[str, str]:
             put("train.device", f"the numpy engine runs on the CPU; got {t.device!r}")
         if t.compile:
             put("train.compile", "torch.compile needs the torch engine")
+    _check_processes(cfg, put)
     return out
+
+
+def _check_processes(cfg: RunConfig, put: Any) -> None:
+    """``train.nproc`` and ``train.backend``: torch only, at most one process per batch row."""
+    from engine.config_choices import BACKENDS
+
+    t = cfg.train
+    put("train.backend", _choice(t.backend, BACKENDS))
+    if not isinstance(t.nproc, int) or isinstance(t.nproc, bool) or t.nproc < 2:
+        return
+    if cfg.engine == "numpy":
+        put("train.nproc", f"the numpy engine trains in one process; use the torch engine for "
+                           f"{t.nproc} processes")
+    elif isinstance(t.batch_size, int) and t.nproc > t.batch_size:
+        put("train.nproc", f"{t.nproc} processes but the batch has {t.batch_size} rows "
+                           "(train.batch_size is the global batch, shared out among them)")
+    if t.backend == "nccl" and t.device in ("cpu", "mps"):
+        put("train.backend", f"nccl needs CUDA devices, not train.device={t.device}; use gloo")

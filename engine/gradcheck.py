@@ -59,8 +59,10 @@ def make_problem(setup: GradcheckSetup) -> dict[str, Any]:
     return {"params": params, "x": x, "y": y, "mask": mask, "state": state}
 
 
-def gradcheck(setup: GradcheckSetup | None = None) -> dict[str, Any]:
-    """Relative error of every parameter's gradient: ``{"max_rel_error", "params", ...}``."""
+def finite_differences(
+    setup: GradcheckSetup | None = None,
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """(analytic, numeric) gradients of every parameter, element by element."""
     setup = setup or GradcheckSetup()
     prob = make_problem(setup)
     params: dict[str, np.ndarray] = prob["params"]
@@ -76,7 +78,7 @@ def gradcheck(setup: GradcheckSetup | None = None) -> dict[str, Any]:
     _, cache = model.forward(params, prob["x"], prob["y"], prob["mask"], prob["state"],
                              setup.dropout, rng)
     analytic = {k: v.copy() for k, v in model.backward(1.0, cache).items()}
-    errors: dict[str, float] = {}
+    numerics: dict[str, np.ndarray] = {}
     for name, theta in params.items():
         numeric = np.zeros_like(theta)
         flat, nflat = theta.reshape(-1), numeric.reshape(-1)
@@ -88,6 +90,16 @@ def gradcheck(setup: GradcheckSetup | None = None) -> dict[str, Any]:
             down = loss()
             flat[j] = old
             nflat[j] = (up - down) / (2 * setup.eps)
+        numerics[name] = numeric
+    return analytic, numerics
+
+
+def gradcheck(setup: GradcheckSetup | None = None) -> dict[str, Any]:
+    """Relative error of every parameter's gradient: ``{"max_rel_error", "params", ...}``."""
+    setup = setup or GradcheckSetup()
+    analytic, numerics = finite_differences(setup)
+    errors: dict[str, float] = {}
+    for name, numeric in numerics.items():
         a = analytic[name]
         denom = np.linalg.norm(a) + np.linalg.norm(numeric)
         errors[name] = float(np.linalg.norm(a - numeric) / denom) if denom > 0 else 0.0

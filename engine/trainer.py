@@ -12,8 +12,10 @@ and, beside it, over the poems joined into streams (``stream_ppl``)::
 
 where padding and ``<bos>`` targets are never among the n_tokens (the engines mask them).
 
-The loop checks ``stop`` before every batch and evaluation checks it between batches (an
-interrupted evaluation is dropped). On a stop it writes a checkpoint at the last update
+The loop checks ``stop`` before every batch and evaluation checks it between batches. An
+evaluation cut short by a stop is not reported; the checkpoint records it as pending (with the
+samples of that step, when due) and a resume does it first. On a stop it writes a checkpoint at
+the last update
 (position, weights, optimizer and RNG state, and in stream mode the recurrent state carried into
 the next window, as ``carry/*`` arrays beside the optimizer slots), so a resume continues
 exactly there. The guard ends the run as ``failed`` when the training loss is NaN/inf or
@@ -40,6 +42,7 @@ from engine.checkpoint import Checkpoint, CheckpointError, load_checkpoint
 from engine.config import RunConfig
 from engine.corpus.dataset import Dataset
 from engine.evaluation import POEMS, STREAM, Evaluation, evaluate_heldout
+from engine.faults import fault_point
 from engine.schedule import learning_rate
 from engine.trainer_ckpt import CheckpointKeeper
 from engine.trainer_samples import PROMPTS, sample_poems
@@ -91,13 +94,14 @@ class TrainResult:
 class Trainer:
     def __init__(self, config: RunConfig, dataset: Dataset, engine: Engine,
                  run_dir: str | Path | None = None, hooks: Hooks | None = None,
-                 stop: threading.Event | None = None, prompts: tuple[str, ...] = PROMPTS) -> None:
+                 stop: threading.Event | None = None, prompts: tuple[str, ...] = PROMPTS,
+                 keeper: Any = None) -> None:
         self.config, self.data, self.engine = config, dataset, engine
         self.hooks = hooks or Hooks()
         self.stop = stop or threading.Event()
         self.prompts = prompts
-        self.keeper = CheckpointKeeper(Path(run_dir), config.train.keep_checkpoints) \
-            if run_dir is not None else None
+        self.keeper = keeper or (CheckpointKeeper(Path(run_dir), config.train.keep_checkpoints)
+                                 if run_dir is not None else None)  # a rank > 0 writes nothing
         engine.bind("train", dataset.train)
         engine.bind(STREAM, dataset.test)
         engine.bind(POEMS, dataset.test_poems if dataset.test_poems is not None else dataset.test)
@@ -111,6 +115,8 @@ class Trainer:
         self.step, self.epoch, self.batch = 0, 0, 0  # updates done; next batch to train
         self._step_epoch = 0  # epoch of the latest update (shown in progress and metrics)
         self.best_test_ppl: float | None = None
+        self.best_step: int | None = None  # the step of the evaluation `best` holds
+        self._pending: list[str] = []  # "eval"/"samples" of this step cut short by a stop
         self.last_checkpoint: Path | None = None
         self.stop_reason = "stop requested"
         self._loss_sum, self._loss_n = 0.0, 0  # since the last log row
@@ -120,10 +126,18 @@ class Trainer:
 
     # -- resume ------------------------------------------------------------------------------
 
-    def resume(self, path: str | Path) -> None:
-        """Continue from a checkpoint: weights, optimizer, RNG, step and position in the epoch."""
-        ckpt = load_checkpoint(path)
+    def resume(self, path: str | Path, ckpt: Checkpoint | None = None) -> None:
+        """Continue from a checkpoint: weights, optimizer, RNG, step and position in the epoch.
+
+        ``ckpt``: the checkpoint at ``path`` already loaded (a rank of a distributed run gets it
+        from rank 0).
+        """
+        ckpt = ckpt or load_checkpoint(path)
         meta = ckpt.meta
+        missing = [k for k in ("step", "epoch", "batch") if k not in meta]
+        if missing:
+            raise CheckpointError(f"checkpoint at {path} cannot be resumed: its meta.json lacks "
+                                  f"{', '.join(map(repr, missing))}")
         if list(meta.get("vocab", [])) != list(self.data.vocab.itos):
             raise CheckpointError(f"checkpoint at {path} was trained on another vocabulary "
                                   "(the corpus or its filters changed)")
@@ -139,6 +153,8 @@ class Trainer:
         self.batch = int(meta["batch"])
         self._step_epoch = self.epoch - 1 if self.batch == 0 and self.epoch > 0 else self.epoch
         self.best_test_ppl = meta.get("best_test_ppl")
+        self.best_step = meta.get("best_step")
+        self._pending = [str(x) for x in meta.get("pending", [])]
         self.last_checkpoint = Path(path)
         self._checked_step = self.step  # the user resumes from it: never removed
 
@@ -151,6 +167,12 @@ class Trainer:
     def run(self) -> TrainResult:
         tc, accum = self.config.train, self.config.optim.accum
         self.hooks.on_start(self.progress())
+        if self._pending:  # an evaluation a stop cut short: do it before training on
+            due, self._pending = self._pending, []
+            failure = self._after_update(self.step >= self.total_steps, "eval" in due,
+                                         "samples" in due)
+            if failure:
+                return failure
         t_start, step_start = time.perf_counter(), self.step
         t_log, overhead = time.perf_counter(), 0.0  # overhead: eval, samples, checkpoints
         lr = learning_rate(self.config, self.step, self.total_steps)
@@ -181,20 +203,9 @@ class Trainer:
                     return failure
                 t_log, overhead = time.perf_counter(), 0.0
             t0 = time.perf_counter()
-            evaluated = False
-            if (tc.eval_every and self.step % tc.eval_every == 0) or done:
-                failure = self._evaluate()
-                if failure:
-                    return failure
-                if self.stop.is_set():  # evaluation was cut short and dropped
-                    return self._stopped()
-                evaluated = True
-            if tc.sample_every and (self.step % tc.sample_every == 0 or done):
-                self.hooks.on_samples(self.progress(), self.samples())
-            if (tc.checkpoint_every and self.step % tc.checkpoint_every == 0) or evaluated:
-                failure = self._save()
-                if failure:
-                    return failure
+            failure = self._after_update(done)
+            if failure:
+                return failure
             overhead += time.perf_counter() - t0
         if self.last_checkpoint is None or self._ckpt_step() != self.step:
             failure = self._save()
@@ -203,6 +214,28 @@ class Trainer:
         return TrainResult("finished", None, self.step, self.best_test_ppl, self.last_checkpoint)
 
     # -- pieces ------------------------------------------------------------------------------
+
+    def _after_update(self, done: bool, eval_due: bool | None = None,
+                      samples_due: bool | None = None) -> TrainResult | None:
+        """Evaluation, samples and checkpoint due at this step (by the config unless given);
+        a TrainResult when the run ends here (a failure, or a stop during the evaluation)."""
+        tc = self.config.train
+        if eval_due is None:
+            eval_due = bool(tc.eval_every and self.step % tc.eval_every == 0) or done
+        if samples_due is None:
+            samples_due = bool(tc.sample_every and (self.step % tc.sample_every == 0 or done))
+        if eval_due:
+            failure = self._evaluate()
+            if failure:
+                return failure
+            if self.stop.is_set():  # cut short: not reported, redone on resume
+                self._pending = ["eval", *(["samples"] if samples_due else [])]
+                return self._stopped()
+        if samples_due:
+            self.hooks.on_samples(self.progress(), self.samples())
+        if (tc.checkpoint_every and self.step % tc.checkpoint_every == 0) or eval_due:
+            return self._save()
+        return None
 
     def _take_train_loss(self) -> TrainResult | None:
         """Guard the engine's loss since the last check, then add it to the log interval's."""
@@ -229,7 +262,10 @@ class Trainer:
             return None
         what = f"loss is {loss}" if not math.isfinite(loss) else \
             f"loss exploded to {loss:.3g} (> {self.explode_at:.3g} = {EXPLODE_FACTOR:g} ln V)"
-        return self._failed(f"{what} at step {self.step}; lower optim.lr or set optim.clip")
+        clip = self.config.optim.clip
+        hint = f"lower optim.lr or optim.clip (now {clip:g})" if clip > 0 else \
+            "lower optim.lr or set optim.clip (e.g. 5)"
+        return self._failed(f"{what} at step {self.step}; {hint}")
 
     def _failed(self, reason: str) -> TrainResult:
         if self.keeper is not None and self.keeper.discard_after(self._checked_step):
@@ -240,6 +276,7 @@ class Trainer:
         return TrainResult("failed", reason, self.step, self.best_test_ppl, self.last_checkpoint)
 
     def _evaluate(self) -> TrainResult | None:
+        fault_point("eval", self.step)
         ev = evaluate_heldout(self.engine, self.config.train.eval_batches, stop=self.stop.is_set)
         if ev is None:
             return None  # partial: the caller stops
@@ -267,6 +304,8 @@ class Trainer:
         best, self._best_pending = self._best_pending, False
         if self.keeper is None:
             return None
+        if best:
+            self.best_step = self.step
         bad_loss = self._take_train_loss()  # checkpoints may fall between log steps
         if bad_loss:
             return bad_loss
@@ -280,9 +319,13 @@ class Trainer:
                 "vocab": list(self.data.vocab.itos), "script": self.config.corpus.script,
                 "step": self.step, "epoch": self.epoch, "batch": self.batch,
                 "total_steps": self.total_steps, "rng": self.engine.rng_state(),
-                "best_test_ppl": self.best_test_ppl, "saved": time.time()}
+                "best_test_ppl": self.best_test_ppl, "best_step": self.best_step,
+                "pending": self._pending, "saved": time.time()}
         ckpt = Checkpoint(tensors, meta, optim_tensors, optim_meta)
-        self.last_checkpoint = self.keeper.save(ckpt, self.step, best=best)
+        try:
+            self.last_checkpoint = self.keeper.save(ckpt, self.step, best=best)
+        except CheckpointError as exc:  # a full disk: fail with the reason, keep the last one
+            return self._failed(str(exc).replace("; the previous checkpoint is kept", ""))
         self.hooks.on_checkpoint(self.progress(), self.last_checkpoint)
         return None
 

@@ -31,6 +31,7 @@ PANES: list[tuple[str, str, str, str]] = [  # (id, key, title, class), imported 
     ("monitor", "m", "Monitor", "tangtui.ui.monitor_pane:MonitorPane"),
     ("corpus", "c", "Corpus", "tangtui.ui.corpus_pane:CorpusPane"),
     ("compose", "p", "Compose", "tangtui.ui.compose_pane:ComposePane"),
+    ("lab", "e", "Lab", "tangtui.ui.lab_pane:LabPane"),
 ]
 
 

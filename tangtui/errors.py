@@ -8,9 +8,10 @@ USER_ERRORS: frozenset[str] = frozenset({
     "tangtui.errors.TangtuiError",
     "engine.config.ConfigError",
     "engine.checkpoint.CheckpointError",
-    "engine.corpus.loader.CorpusError",
+    "engine.corpus.errors.CorpusError",
     "engine.decode.DecodeError",
     "engine.metre.errors.MetreError",
+    "engine.torch_engine.distributed.RankLostError",
 })
 
 

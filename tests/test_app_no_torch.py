@@ -27,8 +27,12 @@ SCRIPT = BLOCK_TORCH + textwrap.dedent(
                 await pilot.press(key)
                 await pilot.pause(0.2)
             await pilot.press("p")
-            await pilot.pause(0.5)
-            app.query_one("#c-model", Select).value = sys.argv[1]
+            select = app.query_one("#c-model", Select)
+            for _ in range(200):  # the models are listed by a worker
+                await pilot.pause(0.05)
+                if sys.argv[1] in {value for _, value in select._options}:
+                    break
+            select.value = sys.argv[1]
             await pilot.press(*"月", "enter")
             for _ in range(100):
                 await pilot.pause(0.1)

@@ -16,7 +16,7 @@ from no_torch import BLOCK_TORCH
 
 HEADLESS = [
     "engine.corpus", "engine.config", "engine.checkpoint", "engine.base", "engine.init",
-    "engine.numpy_engine", "engine.gradcheck", "engine.decode", "engine.trainer",
+    "engine.numpy_engine", "engine.gradcheck", "engine.decode", "engine.trainer", "engine.lab",
 ]
 
 

@@ -7,25 +7,23 @@ import pytest
 
 from engine.config import OPTIMIZERS, OptimConfig, RunConfig
 from engine.numpy_engine import NumpyEngine
-from engine.numpy_engine.optim import SLOTS, Optimizer, adadelta_eps
+from engine.numpy_engine.optim import SLOTS, Optimizer
 
 torch = pytest.importorskip("torch")
 
 
 def torch_optimizer(cfg: OptimConfig, params: list) -> torch.optim.Optimizer:
+    """torch.optim with its own default eps: ours must use the same when optim.eps is 0."""
     o, lr, wd = torch.optim, cfg.lr, cfg.weight_decay
     return {
         "sgd": lambda: o.SGD(params, lr=lr, weight_decay=wd),
         "momentum": lambda: o.SGD(params, lr=lr, momentum=cfg.momentum, weight_decay=wd),
         "nag": lambda: o.SGD(params, lr=lr, momentum=cfg.momentum, nesterov=True,
                              weight_decay=wd),
-        "adagrad": lambda: o.Adagrad(params, lr=lr, eps=cfg.eps, weight_decay=wd),
-        "rmsprop": lambda: o.RMSprop(params, lr=lr, alpha=cfg.alpha, eps=cfg.eps,
-                                     weight_decay=wd),
-        "adadelta": lambda: o.Adadelta(params, lr=lr, rho=cfg.rho, eps=adadelta_eps(cfg),
-                                       weight_decay=wd),
-        "adam": lambda: o.Adam(params, lr=lr, betas=(cfg.beta1, cfg.beta2), eps=cfg.eps,
-                               weight_decay=wd),
+        "adagrad": lambda: o.Adagrad(params, lr=lr, weight_decay=wd),
+        "rmsprop": lambda: o.RMSprop(params, lr=lr, alpha=cfg.alpha, weight_decay=wd),
+        "adadelta": lambda: o.Adadelta(params, lr=lr, rho=cfg.rho, weight_decay=wd),
+        "adam": lambda: o.Adam(params, lr=lr, betas=(cfg.beta1, cfg.beta2), weight_decay=wd),
     }[cfg.name]()
 
 
@@ -104,3 +102,24 @@ def test_apply_update_averages_then_clips_like_torch() -> None:
     for k, p in t_params.items():
         assert rel_err(eng.params[k], p.detach().numpy()) <= 1e-9
     assert eng.accumulated == 0
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_standard_hyperparameters_are_torchs_defaults(name: str) -> None:
+    """Choosing an optimizer alone gives torch's default lr and eps (AdaDelta: lr 1.0)."""
+    import inspect
+
+    from engine.config import set_field
+    from engine.optim_defaults import optim_eps
+
+    cfg = RunConfig()
+    set_field(cfg, "optim.name", name)
+    cls = {"momentum": "SGD", "nag": "SGD", "sgd": "SGD", "adagrad": "Adagrad",
+           "adadelta": "Adadelta", "rmsprop": "RMSprop", "adam": "Adam"}[name]
+    defaults = inspect.signature(getattr(torch.optim, cls)).parameters
+    assert cfg.optim.lr == defaults["lr"].default
+    if "eps" in defaults:
+        assert optim_eps(cfg.optim) == defaults["eps"].default
+    set_field(cfg, "optim.lr", 0.3)
+    set_field(cfg, "optim.name", "adadelta")
+    assert cfg.optim.lr == 0.3  # a rate the user chose is kept

@@ -117,9 +117,13 @@ def lstm_forward(
 
 
 def lstm_backward(
-    dhs: np.ndarray, cache: dict[str, Any], need_dx: bool = True
+    dhs: np.ndarray, cache: dict[str, Any], need_dx: bool = True,
+    dh_norms: np.ndarray | None = None,
 ) -> tuple[np.ndarray | None, dict[str, np.ndarray]]:
     """BPTT from dhs = dL/dh_t (T, B, H), given by the layer above for every step.
+
+    ``dh_norms`` (T,), when given, receives ||dL/dh_t|| (the whole gradient reaching h_t, from
+    its own output and from later steps; Frobenius norm over the batch): the gradient flow.
 
     Returns ``(dx, grads)``: dx (T, B, D) for a dense input (or None when not ``need_dx``); for a
     :class:`RowInput`, ``grads["rows"]`` is dL/d table[uniq] (U, D). grads has W_ih, W_hh, b_ih,
@@ -139,6 +143,8 @@ def lstm_backward(
         i, f, g, o = a[:, :H], a[:, H : 2 * H], a[:, 2 * H : 3 * H], a[:, 3 * H :]
         dz_i, dz_f, dz_g, dz_o = dz[:, :H], dz[:, H : 2 * H], dz[:, 2 * H : 3 * H], dz[:, 3 * H :]
         np.add(dhs[t], dh_next, out=dh)
+        if dh_norms is not None:
+            dh_norms[t] = np.linalg.norm(dh)
         np.multiply(dh, tc[t], out=dz_o)  # do = dh * tanh(c_t)
         np.subtract(1.0, o, out=tmp)
         tmp *= o

@@ -129,8 +129,11 @@ class LanguageModel:
         out = Output(loss_sum / max(count, 1.0), loss_sum, count, new_state)
         return out, cache
 
-    def backward(self, dout: float, cache: dict[str, Any]) -> dict[str, np.ndarray]:
-        """Gradients of ``dout * loss`` for every parameter (a dict with the params' keys)."""
+    def backward(self, dout: float, cache: dict[str, Any],
+                 dh_norms: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        """Gradients of ``dout * loss`` for every parameter (a dict with the params' keys).
+
+        ``dh_norms`` (T,), when given, receives ||dL/dh_t|| of the top layer (gradient flow)."""
         caches, w, top = cache["layers"], cache["w"], cache["top"]
         scale = dout / max(cache["count"], 1.0)
         T, B = cache["T"], cache["B"]
@@ -149,7 +152,9 @@ class LanguageModel:
             keep = cache["masks"][k]
             if keep is not None:
                 dhs *= keep
-            dx, g = lstm_backward(dhs, caches[k], need_dx=k > 0)
+            flow = {"dh_norms": dh_norms} if dh_norms is not None and k == len(caches) - 1 \
+                else {}
+            dx, g = lstm_backward(dhs, caches[k], need_dx=k > 0, **flow)
             for name, math_name in TORCH_NAMES.items():
                 grads[f"lstm.{name}_l{k}"] = g[math_name]
             if k == 0:

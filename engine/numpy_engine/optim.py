@@ -29,6 +29,7 @@ import numpy as np
 
 from engine.checkpoint import CheckpointError
 from engine.config import OPTIMIZERS, OptimConfig
+from engine.optim_defaults import optim_eps
 
 SLOTS: dict[str, tuple[str, ...]] = {
     "sgd": (),
@@ -42,8 +43,8 @@ SLOTS: dict[str, tuple[str, ...]] = {
 
 
 def adadelta_eps(cfg: OptimConfig) -> float:
-    """Adadelta's eps: torch's default 1e-6 while the shared eps is left at its 1e-8 default."""
-    return 1e-6 if cfg.eps == 1e-8 else cfg.eps
+    """Adadelta's eps: ``optim.eps``, or torch's 1e-6 when it is 0 (see engine.optim_defaults)."""
+    return optim_eps(cfg)
 
 
 class Optimizer:
@@ -54,6 +55,7 @@ class Optimizer:
             raise ValueError(f"unknown optimizer {cfg.name!r} (choose {', '.join(OPTIMIZERS)})")
         self.cfg = cfg
         self.name = cfg.name
+        self.eps = optim_eps(cfg)  # optim.eps, or this optimizer's standard one
         self.t = 0  # updates taken
         self.slots: dict[str, dict[str, np.ndarray]] = {
             slot: {k: np.zeros_like(p) for k, p in params.items()} for slot in SLOTS[cfg.name]
@@ -94,16 +96,16 @@ class Optimizer:
         s = self.slots["sum"][k]
         np.multiply(g, g, out=tmp)
         s += tmp
-        _scaled_step(p, g, s, 1.0, self.cfg.eps, lr, tmp)
+        _scaled_step(p, g, s, 1.0, self.eps, lr, tmp)
 
     def _rmsprop(self, k: str, p: np.ndarray, g: np.ndarray, lr: float, tmp: np.ndarray) -> None:
         v = self.slots["square_avg"][k]
         _ema_square(v, g, self.cfg.alpha, tmp)
-        _scaled_step(p, g, v, 1.0, self.cfg.eps, lr, tmp)
+        _scaled_step(p, g, v, 1.0, self.eps, lr, tmp)
 
     def _adadelta(self, k: str, p: np.ndarray, g: np.ndarray, lr: float, tmp: np.ndarray) -> None:
         v, u = self.slots["square_avg"][k], self.slots["acc_delta"][k]
-        rho, eps = self.cfg.rho, adadelta_eps(self.cfg)
+        rho, eps = self.cfg.rho, self.eps
         _ema_square(v, g, rho, tmp)
         np.add(v, eps, out=tmp)
         np.sqrt(tmp, out=tmp)  # sqrt(v + eps)
@@ -123,7 +125,7 @@ class Optimizer:
         m += tmp
         _ema_square(v, g, b2, tmp)
         step_size = lr / (1.0 - b1**self.t)
-        _scaled_step(p, m, v, 1.0 / math.sqrt(1.0 - b2**self.t), self.cfg.eps, step_size, tmp)
+        _scaled_step(p, m, v, 1.0 / math.sqrt(1.0 - b2**self.t), self.eps, step_size, tmp)
 
     def state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         """Slots as ``"{slot}/{param}"`` arrays, and ``{"name", "step"}``."""

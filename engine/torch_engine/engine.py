@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-from engine.base import carry_from_arrays, carry_to_arrays
+from engine.carry import carry_from_arrays, carry_to_arrays
 from engine.checkpoint import CheckpointError
 from engine.config import RunConfig
 from engine.corpus.batching import BOS, PAD, Batches
@@ -84,9 +84,14 @@ class TorchEngine:
         if state is None:
             state = self.model.zero_state(x.shape[0])
         with self.placement.autocast():
-            feats, state = self._forward(x, state)  # (B, T, H)
-            loss = self.model.loss_sum(feats, y, ignore)
+            loss, state = self._loss_and_state(x, y, ignore, state)
         return loss, count, state
+
+    def _loss_and_state(self, x: torch.Tensor, y: torch.Tensor, ignore: int,
+                        state: HiddenState) -> tuple[torch.Tensor, HiddenState]:
+        """Summed loss of (x, y) and the next state (the distributed engine goes through DDP)."""
+        feats, state = self._forward(x, state)  # (B, T, H)
+        return self.model.loss_sum(feats, y, ignore), state
 
     def train_batch(self, key: str, epoch: int, i: int) -> None:
         data = self._data[key]
@@ -107,7 +112,7 @@ class TorchEngine:
             return
         grads = [p.grad for p in self._params if p.grad is not None]
         if grads:  # mean over every counted token of the k batches, without a sync
-            torch._foreach_div_(grads, self._accum_tokens.clamp(min=1).to(grads[0].dtype))
+            torch._foreach_div_(grads, self._grad_divisor(grads[0].dtype))
         if self.config.optim.clip > 0:  # g <- g * min(1, clip / (||g|| + 1e-6))
             self._grad_norm = torch.nn.utils.clip_grad_norm_(self._params, self.config.optim.clip)
         else:
@@ -119,6 +124,10 @@ class TorchEngine:
         self._accumulated = 0
         self._accum_tokens.zero_()
         self.updates += 1
+
+    def _grad_divisor(self, dtype: torch.dtype) -> torch.Tensor:
+        """What the summed gradients are divided by: the counted tokens since the last update."""
+        return self._accum_tokens.clamp(min=1).to(dtype)
 
     @property
     def last_grad_norm(self) -> float:

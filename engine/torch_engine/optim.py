@@ -26,6 +26,7 @@ import torch
 
 from engine.checkpoint import CheckpointError
 from engine.config import OPTIMIZERS, ConfigError, OptimConfig
+from engine.optim_defaults import optim_eps
 
 SLOTS: dict[str, tuple[str, ...]] = {
     "sgd": (),
@@ -40,8 +41,8 @@ _HAS_STEP = ("adagrad", "adadelta", "rmsprop", "adam")  # torch keeps a per-para
 
 
 def adadelta_eps(cfg: OptimConfig) -> float:
-    """Adadelta's epsilon: torch's 1e-6 when ``eps`` is left at the 1e-8 default."""
-    return 1e-6 if cfg.eps == 1e-8 else cfg.eps
+    """Adadelta's eps: ``optim.eps``, or torch's 1e-6 when it is 0 (see engine.optim_defaults)."""
+    return optim_eps(cfg)
 
 
 def build_optimizer(cfg: OptimConfig, params: list[torch.nn.Parameter]) -> torch.optim.Optimizer:
@@ -54,14 +55,15 @@ def build_optimizer(cfg: OptimConfig, params: list[torch.nn.Parameter]) -> torch
         return torch.optim.SGD(params, lr=lr, momentum=cfg.momentum, weight_decay=wd,
                                nesterov=name == "nag")
     if name == "adagrad":
-        return torch.optim.Adagrad(params, lr=lr, eps=cfg.eps, weight_decay=wd)
+        return torch.optim.Adagrad(params, lr=lr, eps=optim_eps(cfg), weight_decay=wd)
     if name == "adadelta":
         return torch.optim.Adadelta(params, lr=lr, rho=cfg.rho, eps=adadelta_eps(cfg),
                                     weight_decay=wd)
     if name == "rmsprop":
-        return torch.optim.RMSprop(params, lr=lr, alpha=cfg.alpha, eps=cfg.eps, weight_decay=wd)
+        return torch.optim.RMSprop(params, lr=lr, alpha=cfg.alpha, eps=optim_eps(cfg),
+                                   weight_decay=wd)
     if name == "adam":
-        return torch.optim.Adam(params, lr=lr, betas=(cfg.beta1, cfg.beta2), eps=cfg.eps,
+        return torch.optim.Adam(params, lr=lr, betas=(cfg.beta1, cfg.beta2), eps=optim_eps(cfg),
                                 weight_decay=wd)
     raise ConfigError(f"optim.name: unknown optimizer {name!r} (choose {', '.join(OPTIMIZERS)})")
 

@@ -24,6 +24,9 @@ def register(sub: Any) -> None:
                    "optim.lr=2e-3 corpus.forms=wujue,qijue")
     p.add_argument("--name", help="a unique name for the run (letters, digits, . _ -)")
     p.add_argument("--detach", action="store_true", help="run in the background, print the id")
+    p.add_argument("--nproc", type=int, metavar="N",
+                   help="torch engine: train with N processes on this machine (torchrun + DDP); "
+                   "train.batch_size is the global batch, shared out among them")
     p.add_argument("--dry-run", action="store_true",
                    help="validate and print the resolved config without starting a run")
     p.add_argument("--json", action="store_true", help="print the run as JSON when done")
@@ -36,6 +39,8 @@ def register(sub: Any) -> None:
         "trained again and replaced, so the history has no gaps and no duplicates.")
     r.add_argument("run", metavar="RUN", help="run id, name or unique id prefix")
     r.add_argument("--detach", action="store_true", help="run in the background")
+    r.add_argument("--nproc", type=int, metavar="N",
+                   help="continue with N processes (any N: the global batch stays the same)")
     r.add_argument("--json", action="store_true", help="print the run as JSON when done")
     r.set_defaults(func=cmd_resume)
 
@@ -43,14 +48,19 @@ def register(sub: Any) -> None:
 def cmd_train(args: argparse.Namespace) -> int:
     from engine.config import load_config_file
     from engine.presets import build_config
+    from tangtui.cli.train_processes import is_follower, nproc_override, run_follower, warn
 
+    if is_follower():  # rank > 0 of a hand-started torchrun: rank 0 sends it everything
+        return run_follower()
     file_data = load_config_file(args.config) if args.config else None
-    config = build_config(args.preset, file_data, args.engine, args.overrides)
+    overrides = [*args.overrides, *nproc_override(args.nproc)]
+    config = build_config(args.preset, file_data, args.engine, overrides)
     if args.dry_run:
         from tangtui.cli import print_json
 
         print_json(config.to_dict())
         return 0
+    warn(config)
     from tangtui.runs.store import Store
 
     store = Store()
@@ -59,8 +69,12 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
+    from tangtui.cli.train_processes import is_follower, run_follower, set_nproc
     from tangtui.runs.lock import is_locked, lock_holder
     from tangtui.runs.store import Store
+
+    if is_follower():
+        return run_follower()
 
     store = Store()
     run = store.get_run(args.run)
@@ -71,12 +85,16 @@ def cmd_resume(args: argparse.Namespace) -> int:
     if run.status == "finished":
         raise TangtuiError(f"run {run.name} already finished ({run.step:,} steps); start a new "
                            "run to train longer")
+    set_nproc(store, run, args.nproc)
     return _start(store, run.id, resume=True, detach=args.detach, as_json=args.json)
 
 
 def _start(store: Any, run_id: str, *, resume: bool, detach: bool, as_json: bool) -> int:
     from tangtui.cli import print_json
+    from tangtui.cli.train_processes import launched_here, start_processes
 
+    if launched_here(store, run_id):  # N processes: torchrun, followed through the store
+        return start_processes(store, run_id, resume=resume, detach=detach, as_json=as_json)
     if detach:
         from tangtui.runs.runner import LOG_NAME, spawn
 

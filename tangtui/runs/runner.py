@@ -6,6 +6,11 @@ it touches anything), records pid, host and a heartbeat every few seconds, train
 ends with status ``finished``, ``stopped`` (SIGTERM, SIGINT or SIGHUP: a checkpoint first) or
 ``failed`` with its reason. :func:`spawn` starts it detached: a new session (closing the terminal
 or the SSH connection does not stop it), stdio appended to ``<run dir>/train.log``.
+
+Reliability: store writes are queued and retried (:mod:`tangtui.runs.writer`), so a busy or full
+store delays rows but never ends the run; on resume the newest *intact* checkpoint is used (a
+damaged one is set aside with a message) and ``best`` is mended before training, and a run
+whose checkpoints are all damaged keeps its status (nothing is marked failed for a bad file).
 """
 
 from __future__ import annotations
@@ -23,22 +28,45 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from tangtui.errors import TangtuiError
+from tangtui.errors import TangtuiError, is_user_error
+from tangtui.runs.dist_launch import (
+    check_processes,
+    nproc_of,
+    torchrun_world,
+    trainer_command,
+    trainer_env,
+)
+from tangtui.runs.journal import NAME as JOURNAL
+from tangtui.runs.journal import replay_journal
 from tangtui.runs.lock import RunLock, is_locked, lock_holder
 from tangtui.runs.store import HEARTBEAT_EVERY, Store, StoreError, now_iso
+from tangtui.runs.writer import PATIENCE, StoreWriter, log_line, retrying
 
 LOG_NAME = "train.log"
 
 
-def _build(store: Store, run_id: str, resume: bool, dataset: Any, engine: Any) -> tuple:
-    """Config, dataset, engine and the checkpoint to resume from (or None)."""
+def _start_point(store: Store, run: Any, resume: bool, say: Any) -> tuple[Any, Path | None]:
+    """The run's config and the intact checkpoint to resume from (None for a fresh start);
+    ``best`` is mended from it. Raises before anything about the run is changed in the store."""
     from engine.config import RunConfig
     from engine.trainer_ckpt import CheckpointKeeper
 
-    run = store.get_run(run_id)
     config = RunConfig.from_dict(run.config).validate()
-    keeper = CheckpointKeeper(store.run_dir(run_id), config.train.keep_checkpoints)
-    start = keeper.latest() if resume else None
+    if not resume:
+        return config, None
+    keeper = CheckpointKeeper(store.run_dir(run.id), config.train.keep_checkpoints)
+    start = keeper.intact(say)
+    if start is not None:
+        keeper.repair_best(start, say)
+    return config, start
+
+
+def _build(config: Any, start: Path | None, dataset: Any, engine: Any,
+           dist: Any = None) -> tuple:
+    """Dataset and engine (built unless injected).
+
+    ``dist``: rank 0 of N processes sends the plan to the other ranks before the engine exists.
+    """
     if dataset is None:
         from engine.corpus import Vocab, build_dataset
         from engine.corpus.loader import load_corpus
@@ -49,22 +77,27 @@ def _build(store: Store, run_id: str, resume: bool, dataset: Any, engine: Any) -
 
             vocab = Vocab(list(load_checkpoint(start, optimizer=False).meta["vocab"]))
         dataset = build_dataset(config, load_corpus(config.corpus.script), vocab=vocab)
+    if dist is not None:
+        from tangtui.runs.dist_worker import send_plan
+
+        send_plan(dist, config, list(dataset.vocab.itos), start is not None)
     if engine is None:
         from engine.base import create_engine
 
         engine = create_engine(config, len(dataset.vocab))
-    return config, dataset, engine, start
+    return dataset, engine
 
 
 def execute(run_id: str, *, resume: bool = False, store: Store | None = None,
             hooks: Sequence[Any] = (), dataset: Any = None, engine: Any = None,
             stop: threading.Event | None = None, handle_signals: bool = True,
-            log: bool = True) -> Any:
+            log: bool = True, dist: Any = None) -> Any:
     """Train run ``run_id`` in this process; returns the :class:`TrainResult`.
 
     ``dataset``/``engine`` may be injected (tests). With ``handle_signals`` SIGTERM, SIGINT and
     SIGHUP set the stop event (a second SIGINT interrupts at once). ``log`` prints plain progress
-    lines to stdout (what a detached trainer writes to train.log).
+    lines to stdout (what a detached trainer writes to train.log). ``dist``: this is rank 0 of
+    a run on N processes (:mod:`tangtui.runs.dist_worker`).
     """
     from engine.trainer import Trainer
     from tangtui.runs.hooks import LogHooks, StoreHooks
@@ -75,40 +108,68 @@ def execute(run_id: str, *, resume: bool = False, store: Store | None = None,
     lock.acquire()  # refuses a second trainer before anything is written
     stop = stop or threading.Event()
     beat_stop = threading.Event()
-    restore = _install_signals(stop) if handle_signals else {}
+    restore = install_signals(stop) if handle_signals else {}
     trainer: Trainer | None = None
+    store_hooks: StoreHooks | None = None
+    say = _sayer(log)
+    marked = False  # the run is marked running: from here on an error marks it failed
     try:
-        store.update_run(run.id, status="running", pid=os.getpid(), host=socket.gethostname(),
-                         heartbeat=time.time(), started=now_iso(), ended=None, reason=None)
+        config, start = _start_point(store, run, resume, say)
+        retrying(lambda: store.update_run(
+            run.id, status="running", pid=os.getpid(), host=socket.gethostname(),
+            heartbeat=time.time(), started=now_iso(), ended=None, reason=None),
+            "marking the run running", say)
+        marked = True
         threading.Thread(target=_heartbeat, args=(store, run.id, beat_stop), daemon=True).start()
-        config, dataset, engine, start = _build(store, run.id, resume, dataset, engine)
-        store_hooks = StoreHooks(store, run.id, [*([LogHooks(run.id)] if log else []), *hooks])
-        trainer = Trainer(config, dataset, engine, store.run_dir(run.id), store_hooks, stop)
-        if start is not None:
+        dataset, engine = _build(config, start, dataset, engine, dist)
+        store_hooks = StoreHooks(store, run.id, [*([LogHooks(run.id)] if log else []), *hooks],
+                                 writer=StoreWriter(say))
+        trainer = Trainer(config, dataset, engine, store.run_dir(run.id), store_hooks,
+                          _collective_stop(stop, dist))
+        if start is not None and dist is not None:
+            from tangtui.runs.dist_worker import send_checkpoint
+
+            send_checkpoint(dist, trainer, start)
+        elif start is not None:
             trainer.resume(start)
         if resume:  # rows after the checkpoint are trained again: drop them now
-            store.truncate_after(run.id, trainer.step)
-        store.update_run(run.id, total_steps=trainer.total_steps, step=trainer.step,
-                         epoch=trainer.epoch, device=str(getattr(engine, "device", "cpu")),
-                         info={**store.get_run(run.id).info, "dataset": dataset.info})
+            step = trainer.step
+            retrying(lambda: store.truncate_after(run.id, step), "dropping the rows after the "
+                     "checkpoint", say)
+            back = retrying(lambda: replay_journal(store, run.id, step), "restoring rows from "
+                            "the run's journal", say)
+            if back:
+                say(f"restored {back} rows the store had missed from {JOURNAL}")
+        retrying(lambda: store.update_run(
+            run.id, total_steps=trainer.total_steps, step=trainer.step, epoch=trainer.epoch,
+            device=_device_text(engine, dist),
+            info={**store.get_run(run.id).info, "dataset": dataset.info}),
+            "recording the run's size", say)
         result = trainer.run()
         if result.status == "stopped":
             result.reason = getattr(stop, "reason", None) or result.reason
-        _finish(store, run.id, result.status, result.reason, result.step)
+        store_hooks.close(PATIENCE)
+        _finish(store, run.id, result.status, result.reason, result.step, say)
         if log:
-            print(f"run {run.id} {result.status} at step {result.step}"
-                  + (f": {result.reason}" if result.reason else ""), flush=True)
+            log_line(f"run {run.id} {result.status} at step {result.step}"
+                     + (f": {result.reason}" if result.reason else ""))
         return result
     except BaseException as exc:
+        if not marked:
+            raise  # nothing about the run was changed: it keeps its status
         step = trainer.step if trainer is not None else None
         if isinstance(exc, KeyboardInterrupt):  # a second Ctrl-C: no new checkpoint
+            if store_hooks is not None:
+                store_hooks.close(5.0)
             _finish(store, run.id, "stopped", "interrupted; resume continues from the latest "
-                    "checkpoint", step)
+                    "checkpoint", step, say, patience=5.0)
             raise
         reason = " ".join(str(exc).split()) or type(exc).__name__
-        if log and not isinstance(exc, TangtuiError):
+        if log and not is_user_error(exc):
             traceback.print_exc()
-        _finish(store, run.id, "failed", reason, step)
+        if store_hooks is not None:
+            store_hooks.close(PATIENCE)
+        _finish(store, run.id, "failed", reason, step, say)
         raise
     finally:
         beat_stop.set()
@@ -117,15 +178,27 @@ def execute(run_id: str, *, resume: bool = False, store: Store | None = None,
         lock.release()
 
 
-def _finish(store: Store, run_id: str, status: str, reason: str | None, step: int | None) -> None:
+def _finish(store: Store, run_id: str, status: str, reason: str | None, step: int | None,
+            say: Any, patience: float = PATIENCE) -> None:
+    """Record the end of the run, waiting up to ``patience`` s for a busy or full store."""
     values: dict[str, Any] = {"status": status, "reason": reason, "ended": now_iso(),
-                              "heartbeat": time.time(), "eta_s": None}
+                              "eta_s": None}
     if step is not None:
         values["step"] = step
     try:
-        store.update_run(run_id, **values)
-    except StoreError as exc:  # e.g. the disk is full: say so in the log, keep the checkpoint
-        print(f"could not record the end of run {run_id}: {exc}", file=sys.stderr, flush=True)
+        retrying(lambda: store.update_run(run_id, **values, heartbeat=time.time()),
+                 f"recording that the run {status}", say, patience)
+    except StoreError as exc:  # still full after `patience`: say so, the checkpoint is kept
+        say(f"could not record the end of run {run_id} ({status}"
+            + (f": {reason}" if reason else "") + f"): {exc}")
+
+
+def _sayer(log: bool) -> Any:
+    """Where the trainer's notes go: train.log (stdout) when logging, else stderr."""
+    def say(line: str) -> None:
+        log_line(line, sys.stdout if log else sys.stderr)
+
+    return say
 
 
 def _heartbeat(store: Store, run_id: str, done: threading.Event) -> None:
@@ -136,7 +209,24 @@ def _heartbeat(store: Store, run_id: str, done: threading.Event) -> None:
             pass  # a busy or full store: the next beat retries
 
 
-def _install_signals(stop: threading.Event) -> dict[int, Any]:
+def _collective_stop(stop: threading.Event, dist: Any) -> Any:
+    """The trainer's stop event: on N processes, one that every rank sees at the same check."""
+    if dist is None:
+        return stop
+    from engine.torch_engine.distributed import CollectiveStop
+
+    return CollectiveStop(stop, dist)
+
+
+def _device_text(engine: Any, dist: Any) -> str:
+    device = str(getattr(engine, "device", "cpu"))
+    if dist is None:
+        return device
+    return f"{device.split(':')[0]} ×{dist.world_size} ({dist.backend})"
+
+
+def install_signals(stop: threading.Event, quiet: bool = False) -> dict[int, Any]:
+    """SIGTERM, SIGINT and SIGHUP set ``stop`` (a second SIGINT interrupts at once)."""
     if threading.current_thread() is not threading.main_thread():
         return {}
     names = {signal.SIGTERM: "SIGTERM", signal.SIGINT: "Ctrl-C", signal.SIGHUP: "SIGHUP"}
@@ -144,7 +234,7 @@ def _install_signals(stop: threading.Event) -> dict[int, Any]:
     def handler(sig: int, _frame: Any) -> None:
         if sig == signal.SIGINT and stop.is_set():
             raise KeyboardInterrupt
-        if sig == signal.SIGINT:
+        if sig == signal.SIGINT and not quiet:
             print("\nstopping: writing a checkpoint (Ctrl-C again to abort without one)",
                   file=sys.stderr, flush=True)
         stop.reason = f"stopped by {names.get(sig, sig)}"  # type: ignore[attr-defined]
@@ -161,10 +251,14 @@ def spawn(store: Store, run_id: str, *, resume: bool = False, wait: float = 10.0
     """
     run_dir = store.run_dir(run_id)
     log_path = run_dir / LOG_NAME
-    env = dict(os.environ, TANGTUI_HOME=str(store.root), PYTHONUNBUFFERED="1")
+    nproc = nproc_of(store.get_run(run_id).config)
+    env = dict(os.environ, TANGTUI_HOME=str(store.root), PYTHONUNBUFFERED="1",
+               **trainer_env(nproc))
     root = str(Path(__file__).resolve().parent.parent)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
-    cmd = [sys.executable, "-m", "tangtui.runs.runner", run_id] + (["--resume"] if resume else [])
+    cmd = trainer_command(run_id, resume, nproc)
+    if nproc > 1:  # torchrun and N torch imports take longer than one process to start
+        wait = max(wait, 60.0)
     try:
         with open(log_path, "ab") as log:
             log.write(f"--- {now_iso()} {' '.join(cmd[1:])}\n".encode())
@@ -180,7 +274,9 @@ def spawn(store: Store, run_id: str, *, resume: bool = False, wait: float = 10.0
         if proc.poll() is not None:
             tail = _log_tail(log_path)
             raise TangtuiError(f"the trainer of run {run_id} exited at once: {tail}")
-        if lock_holder(run_dir) == proc.pid and store.get_run(run_id).status == "running":
+        holder = lock_holder(run_dir)  # on N processes: rank 0, a child of torchrun
+        if holder is not None and (holder == proc.pid or nproc > 1) and \
+                store.get_run(run_id).status == "running":
             break
         time.sleep(0.05)
     return proc.pid
@@ -192,6 +288,7 @@ def start_detached(store: Store, config: Any, name: str | None = None) -> tuple[
     For the app: call it from a worker thread, it waits for the trainer to start.
     """
     config.validate()
+    check_processes(config)
     run = store.create_run(config.to_dict(), name=name, engine=config.engine)
     pid = spawn(store, run.id)
     return store.get_run(run.id), pid
@@ -238,7 +335,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--resume", action="store_true", help="continue from its checkpoint")
     args = parser.parse_args(argv)
     try:
-        result = execute(args.run_id, resume=args.resume)
+        if torchrun_world() is not None:  # one of N processes started by torchrun
+            from tangtui.runs.dist_worker import run_rank
+
+            result = run_rank(args.run_id, args.resume)
+        else:
+            result = execute(args.run_id, resume=args.resume)
     except KeyboardInterrupt:
         return 130
     except Exception as exc:

@@ -55,6 +55,7 @@ from pathlib import Path
 from typing import Any
 
 from tangtui.paths import data_home
+from tangtui.runs.experiments import LAB_SCHEMA, ExperimentsMixin
 from tangtui.runs.history import HistoryMixin
 from tangtui.runs.lock import RunLock, RunLockedError, training_error
 from tangtui.runs.poems import PoemsMixin, orphan_poems
@@ -109,7 +110,13 @@ CREATE TABLE IF NOT EXISTS poems (
 _RUN_COLS = [f for f in Run.__dataclass_fields__]
 
 
-class Store(HistoryMixin, PoemsMixin):
+def _damaged(exc: sqlite3.DatabaseError) -> bool:
+    """SQLite's words for a file that is no database or a corrupt one."""
+    text = str(exc).lower()
+    return "not a database" in text or "malformed" in text or "corrupt" in text
+
+
+class Store(HistoryMixin, PoemsMixin, ExperimentsMixin):
     """A connection to the store; thread-safe (one connection, one lock)."""
 
     def __init__(self, root: str | os.PathLike[str] | None = None) -> None:
@@ -125,8 +132,15 @@ class Store(HistoryMixin, PoemsMixin):
             self._db.execute("PRAGMA busy_timeout = 10000")
             self._db.execute("PRAGMA journal_mode = WAL")
             self._db.execute("PRAGMA synchronous = NORMAL")
-            self._db.executescript(SCHEMA)
+            self._db.executescript(SCHEMA + LAB_SCHEMA)
             _migrate(self._db)
+        except sqlite3.DatabaseError as exc:
+            if not _damaged(exc):
+                raise StoreError(f"cannot use the run store at {self.root}: {exc} "
+                                 "(set TANGTUI_HOME to a writable directory)") from None
+            raise StoreError(f"the run store {self.db_path} is damaged ({exc}); rebuild it "
+                             "from the run folders with `tangtui rebuild` (the damaged file "
+                             "is kept beside it)") from None
         except (OSError, sqlite3.Error) as exc:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             raise StoreError(f"cannot use the run store at {self.root}: {reason} "
@@ -163,7 +177,9 @@ class Store(HistoryMixin, PoemsMixin):
             try:
                 return self._db.execute(sql, tuple(params)).fetchall()
             except sqlite3.Error as exc:
-                raise StoreError(f"cannot read the run store at {self.root}: {exc}") from None
+                fix = " (damaged: rebuild it with `tangtui rebuild`)" \
+                    if isinstance(exc, sqlite3.DatabaseError) and _damaged(exc) else ""
+                raise StoreError(f"cannot read the run store at {self.root}: {exc}{fix}") from None
 
     def close(self) -> None:
         with self._lock:
@@ -178,6 +194,28 @@ class Store(HistoryMixin, PoemsMixin):
     def data_version(self) -> int:
         """A number that changes when another connection commits (cheap change detection)."""
         return int(self._query("PRAGMA data_version")[0][0])
+
+    def orphan_dirs(self) -> list[Path]:
+        """Run folders (with a run.json) that have no row in the store: what is left of runs
+        when tangtui.db was emptied, replaced or damaged. ``tangtui rebuild`` restores them."""
+        try:
+            folders = [d for d in (self.root / "runs").iterdir() if (d / "run.json").is_file()]
+        except OSError:
+            return []
+        known = {r[0] for r in self._query("SELECT id FROM runs")}
+        return sorted(d for d in folders if d.name not in known)
+
+    def orphans_hint(self) -> str | None:
+        """A line for people when run folders exist that the store does not list, else None."""
+        orphans = self.orphan_dirs()
+        if not orphans:
+            return None
+        listed = len(self._query("SELECT id FROM runs"))
+        state = "is empty or damaged" if not listed else f"lists {listed} runs"
+        return (f"the run store {self.db_path} {state}, but {len(orphans)} run folder"
+                f"{'s' if len(orphans) != 1 else ''} under {self.root / 'runs'} "
+                f"{'are' if len(orphans) != 1 else 'is'} not in it; "
+                "rebuild it from them with `tangtui rebuild`")
 
     def run_dir(self, run_id: str) -> Path:
         """``<root>/runs/<id>``; ``run_id`` is validated so it can never leave the store."""
@@ -280,7 +318,7 @@ class Store(HistoryMixin, PoemsMixin):
             raise training_error(run.name, exc.pid) from None
         try:
             with self._tx() as db:
-                for table in ("metrics", "evals", "samples"):
+                for table in ("metrics", "evals", "samples", "probes"):
                     db.execute(f"DELETE FROM {table} WHERE run_id = ?", (run.id,))
                 orphan_poems(db, run.id, run.name)
                 db.execute("DELETE FROM runs WHERE id = ?", (run.id,))

@@ -17,6 +17,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Select, Static
 
+from tangtui.runs.dist_launch import processes_text
 from tangtui.ui.format import fmt_duration, fmt_ppl, fmt_rate, run_status
 from tangtui.ui.messages import HistoryFetched, RunLaunched, RunsListed
 from tangtui.ui.plots import CurvePlot
@@ -245,6 +246,7 @@ def status_markup(trace: RunTrace) -> str:
         f"{fmt_rate(run.tokens_per_s)} tok/s · ETA "
         f"{fmt_duration(run.eta_s) if status == 'running' else '—'}",
         f"{run.engine} on {run.device or '?'}",
+        *([f"[dim]{escape(procs)}[/]"] if (procs := processes_text(run.config or {})) else []),
         f"ppl/poem {fmt_ppl(math.exp(last_test) if last_test is not None else None)}"
         f" · best {fmt_ppl(run.best_test_ppl)}",
     ]

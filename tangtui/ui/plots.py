@@ -44,16 +44,7 @@ class CurvePlot(PlotextPlot):
         plt.clear_figure()
         plt.title(self.title)
         plt.xlabel(self.xlabel)
-        drawn = 0
-        for label, (xs, ys) in self.series.items():
-            pts = [(x, y) for x, y in zip(xs, ys, strict=False)
-                   if math.isfinite(y) and (y > 0 or not self.log_y)]
-            if not pts:
-                continue
-            px, py = zip(*pts, strict=True)
-            marker = "braille" if len(pts) > 1 else "dot"
-            plt.plot(list(px), list(py), label=label, marker=marker)
-            drawn += 1
+        drawn = plot_curves(plt, self.series, self.log_y)
         if not drawn:
             plt.title(f"{self.title} ({self.empty_text})")
         elif self.log_y:  # plotext fails on a log axis without data
@@ -62,6 +53,28 @@ class CurvePlot(PlotextPlot):
     def render(self) -> RenderResult:
         self._draw()
         return safe_render(self, lambda: super(CurvePlot, self).render())
+
+
+def plot_curves(plt: object, series: dict[str, Series], log_y: bool = False,
+                marker: str | None = None, color: object = None) -> int:
+    """Plot each named (x, y) series on ``plt`` (plotext or a PlotextPlot's ``plt``), skipping
+    non-finite and, on a log axis, non-positive points; the number of series drawn. An empty
+    label draws without a legend entry (plus/minus bands)."""
+    drawn = 0
+    for label, (xs, ys) in series.items():
+        pts = [(x, y) for x, y in zip(xs, ys, strict=False)
+               if math.isfinite(y) and (y > 0 or not log_y)]
+        if not pts:
+            continue
+        px, py = zip(*pts, strict=True)
+        style: dict[str, object] = {"marker": marker or ("braille" if len(pts) > 1 else "dot")}
+        if color is not None:
+            style["color"] = color
+        if label.strip():
+            style["label"] = label
+        plt.plot(list(px), list(py), **style)  # type: ignore[attr-defined]
+        drawn += 1
+    return drawn
 
 
 def safe_render(plot: PlotextPlot, render: Callable[[], RenderResult]) -> RenderResult:

@@ -37,6 +37,7 @@ SECTIONS: list[tuple[str, list[Field]]] = [
     ("Run", [
         Field("engine", "Engine", ENGINES),
         Field("train.device", "Device", hint="auto, cpu, cuda, cuda:N, mps"),
+        Field("train.nproc", "Processes", hint="torch: N share each batch"),
         Field("train.precision", "Precision", PRECISIONS),
         Field("train.seed", "Seed"),
     ]),
@@ -66,7 +67,7 @@ SECTIONS: list[tuple[str, list[Field]]] = [
         Field("train.schedule", "LR schedule", SCHEDULES),
         Field("train.warmup", "Warm-up"),
         Field("train.min_lr", "Min lr"),
-        Field("train.batch_size", "Batch B"),
+        Field("train.batch_size", "Batch B", hint="global: shared by the processes"),
         Field("train.seq_len", "Seq len T"),
         Field("train.epochs", "Epochs"),
         Field("train.steps", "Steps", hint="0 = use epochs"),
