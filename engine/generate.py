@@ -76,6 +76,10 @@ class PoemRequest:
     acrostic: str = ""  # 藏头: one character at the head of each line
     rhyme: bool = False  # even lines of a strict form end in one rhyme class
     max_chars: int = 100  # hard cap of a free poem, punctuation included
+    metre: str = "off"  # off | loose (二四六 and the rhyme) | strict (the whole 平仄 pattern)
+    pattern: str = "auto"  # auto | pingqi 平起 | zeqi 仄起 (with metre)
+    rhyme_group: str = ""  # a 平水韵 level-tone group such as 下平七阳; "" = the first rhyme's
+    rhyme_scheme: str = "pingshui"  # pingshui (平水韵) | modern (pinyin finals, tone ignored)
     sampling: Sampling = field(default_factory=Sampling)
 
 
@@ -128,8 +132,15 @@ class Poet:
     def plan(self, req: PoemRequest) -> Plan:
         """Validate ``req`` (script conversion included); :class:`DecodeError` if impossible."""
         req.sampling.check()
-        return make_plan(self.masks, req.form, self.to_model_text(req.start, "start words"),
-                         self.to_model_text(req.acrostic, "acrostic"), req.rhyme, req.max_chars)
+        modern = req.rhyme and req.rhyme_scheme == "modern"
+        plan = make_plan(self.masks, req.form, self.to_model_text(req.start, "start words"),
+                         self.to_model_text(req.acrostic, "acrostic"), modern, req.max_chars)
+        if req.metre == "off" and not req.rhyme and not req.rhyme_group and req.pattern == "auto":
+            return plan  # nothing of the metre: its data is never loaded
+        from engine.metre.request import with_metre
+
+        return with_metre(plan, req.metre, req.pattern, req.rhyme, req.rhyme_group,
+                          req.rhyme_scheme)
 
     # -- decoding ---------------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ rhyme class (:mod:`engine.rhyme`) chosen by the first one, without repeating a r
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -86,6 +87,7 @@ class Plan:
     rhyme: bool
     max_chars: int
     masks: VocabMasks
+    metre: Any = None  # an engine.metre.constrain.MetrePlan: 平仄 and 平水韵 masks, or None
 
     def constraint(self) -> Constraint:
         return Constraint(self)
@@ -156,6 +158,7 @@ class Constraint:
         self.done = False  # <eos> pushed
         self.rhyme_class = -1
         self.rhyme_used: list[int] = []
+        self.metre = plan.metre.state() if plan.metre is not None else None
 
     def allowed(self) -> tuple[np.ndarray, int | None]:
         """(mask (V,) bool, forced token or None) for the next position."""
@@ -173,6 +176,8 @@ class Constraint:
             if self.rhyme_class < 0:
                 self.rhyme_class = self.m.rhyme.class_of(tok)
             self.rhyme_used.append(tok)
+        if self.metre is not None and self.col < self._chars():
+            self.metre.push(self.line, self.col, tok)
         self.n += 1
         self.prev = tok
         if self.m.line_end[tok] or (self.plan.form in FORMS and self.col == self._chars()):
@@ -206,6 +211,8 @@ class Constraint:
                 and self.col == self._chars() - 1)
 
     def _strict(self) -> np.ndarray:
+        if self.metre is not None:
+            return self.metre.allowed(self.line, self.col)
         if not (self.plan.rhyme and self._at_rhyme()):
             return self.m.hanzi
         table = self.m.rhyme

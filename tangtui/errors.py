@@ -10,6 +10,7 @@ USER_ERRORS: frozenset[str] = frozenset({
     "engine.checkpoint.CheckpointError",
     "engine.corpus.errors.CorpusError",
     "engine.decode.DecodeError",
+    "engine.metre.errors.MetreError",
     "engine.torch_engine.distributed.RankLostError",
 })
 

@@ -31,7 +31,8 @@ async def test_lists_then_searches_by_author_title_and_text() -> None:
         assert [p.title for p in pane.results] == ["静夜思", "望庐山瀑布"]
         assert app.focused is app.query_one("#corpus-results", DataTable)
         view = str(app.query_one("#corpus-poem").render())
-        assert "床前明月光" in view and "青莲居士" in view  # the poem and the author's bio
+        bio = str(app.query_one("#corpus-bio").render())
+        assert "床前明月光" in view and "青莲居士" in bio  # the poem and the author's bio
         await pilot.press("down")
         await pilot.pause()
         assert "飞流直下三千尺" in str(app.query_one("#corpus-poem").render())

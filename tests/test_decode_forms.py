@@ -39,7 +39,8 @@ def test_strict_forms_hold_for_every_seed(form: str, s: Sampling, seed: int, n_h
                                           start_len: int, rhyme: bool) -> None:
     acrostic = HEADS[:n_heads]
     start = ("春江花月明" if n_heads else "青山白云人")[:start_len]
-    req = PoemRequest(form=form, start=start, acrostic=acrostic, rhyme=rhyme, sampling=s)
+    req = PoemRequest(form=form, start=start, acrostic=acrostic, rhyme=rhyme, sampling=s,
+                      rhyme_scheme="modern")  # 平水韵 rhyme: tests/test_metre_generate.py
     for poem in WILD.generate(req, n=2, seed=seed):
         check_strict(poem.text, poem.lines, form)
         assert poem.text.startswith(start)

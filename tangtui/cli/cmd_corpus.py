@@ -14,6 +14,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     stats = csub.add_parser("stats", help="counts, forms, lengths and top characters")
     _script(stats)
     stats.add_argument("--json", action="store_true", help="print JSON")
+    stats.add_argument("--no-metre", action="store_true",
+                       help="skip the 平仄 pass counts (a few seconds the first time)")
     stats.set_defaults(func=cmd_stats)
 
     search = csub.add_parser("search", help="find poems by title, author or text (either script)")
@@ -48,6 +50,10 @@ def cmd_stats(args: argparse.Namespace) -> int:
     from tangtui.cli import print_json
 
     stats = _corpus(args).stats()
+    if not args.no_metre:
+        from engine.metre.corpus_stats import corpus_metre_counts
+
+        stats["metre"] = corpus_metre_counts()
     if args.json:
         print_json(stats)
         return 0
@@ -56,6 +62,10 @@ def cmd_stats(args: argparse.Namespace) -> int:
     print(f"全唐诗 ({stats['script']}): {stats['poems']:,} poems by {stats['authors']:,} authors, "
           f"{stats['characters']:,} characters, vocabulary {stats['vocab_size']:,}")
     print("forms:  " + "  ".join(f"{FORM_NAMES[k]} {n:,}" for k, n in stats["forms"].items()))
+    if "metre" in stats:
+        print("pass 平仄 and 平水韵 (`tangtui metre`):  " + "  ".join(
+            f"{FORM_NAMES[k]} {m['pass']:,}/{m['poems']:,} ({m['share']:.0%})"
+            for k, m in stats["metre"].items()))
     print("cleaning: " + ", ".join(f"{k} {v:,}" for k, v in stats["cleaning"].items()))
     print("top characters: " + " ".join(f"{c}{n}" for c, n in stats["top_characters"][:15]))
     return 0

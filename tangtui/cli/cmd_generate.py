@@ -6,6 +6,8 @@ import argparse
 import sys
 from typing import Any
 
+from tangtui.cli.metre_args import add_metre_arguments, metre_request_fields
+
 FORM_CHOICES = ("free", "wujue", "qijue", "wulv", "qilv")
 # the defaults of engine.decode.Sampling, repeated so that --help does not import numpy
 TEMPERATURE, TOP_K, TOP_P, PENALTY = 0.8, 0, 0.95, 1.0
@@ -39,7 +41,8 @@ def register(sub: Any) -> None:
     p.add_argument("--repetition-penalty", type=float, default=PENALTY, metavar="R",
                    help="divide the logits of characters already used by R >= 1 (default 1)")
     p.add_argument("--rhyme", action="store_true",
-                   help="even lines of a strict form end in one rhyme (pinyin finals)")
+                   help="even lines of a strict form end in one rhyme (see --rhyme-scheme)")
+    add_metre_arguments(p)
     p.add_argument("--seed", type=int, metavar="S",
                    help="poem i uses seed S+i, so a seed reproduces its poems (default random)")
     p.add_argument("--n", type=int, default=1, metavar="N", help="number of poems (default 1)")
@@ -71,7 +74,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
     sampling = Sampling(temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
                         repetition_penalty=args.repetition_penalty)
     req = PoemRequest(form=args.form, start=args.start, prefix=args.prefix,
-                      acrostic=args.acrostic, rhyme=args.rhyme, sampling=sampling)
+                      acrostic=args.acrostic, rhyme=args.rhyme, sampling=sampling,
+                      **metre_request_fields(args))
     poems = poet.generate(req, n=args.n, seed=args.seed, candidates=args.candidates,
                           best_of=args.best_of)
     if args.json:

@@ -54,6 +54,7 @@ class ComposeRequest:
     top_k: int = 0  # 0 = no cut
     top_p: float = 1.0  # 1 = no nucleus cut
     rhyme: bool = False  # even lines share a rhyme final
+    metre: str = "off"  # off | loose | strict: 平仄 of a strict form (rhymes in 平水韵)
     seed: int | None = None
     n: int = 1
     best_of: int = 4  # candidates per poem; the most likely one (mean log p per char) is kept

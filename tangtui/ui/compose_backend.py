@@ -61,7 +61,8 @@ class EnginePoet:
         sampling = Sampling(temperature=request.temperature, top_k=request.top_k,
                             top_p=request.top_p)
         req = PoemRequest(form=request.form, start=request.start, prefix=request.prefix,
-                          acrostic=request.acrostic, rhyme=request.rhyme, sampling=sampling)
+                          acrostic=request.acrostic, rhyme=request.rhyme, sampling=sampling,
+                          metre=request.metre)
         poems = poet.generate(req, n=request.n, seed=request.seed, candidates=CANDIDATES,
                               best_of=request.best_of)
         out = []

@@ -23,6 +23,7 @@ from tangtui.ui.messages import (
     PoemsExported,
     PositionChosen,
 )
+from tangtui.ui.metre_grid import MetreGrid
 from tangtui.ui.pane import Pane
 from tangtui.ui.poem_export import export_poems
 from tangtui.ui.poem_text import FORM_LABELS
@@ -31,6 +32,7 @@ from tangtui.ui.poem_view import PoemView, candidates_markup
 if TYPE_CHECKING:
     pass
 
+METRES = [("off", "off"), ("loose 二四六", "loose"), ("strict 平仄", "strict")]
 FORMS = [("free 自由", "free")] + [(f"{k} {v}", k) for k, v in FORM_LABELS.items() if k != "other"]
 
 
@@ -69,7 +71,9 @@ class ComposePane(Pane):
                              compact=True)
             with Vertical(id="compose-output"):
                 with Horizontal(id="compose-top"):
-                    yield PoemView(id="compose-poem")
+                    with VerticalScroll(id="compose-poem-box"):
+                        yield PoemView(id="compose-poem")
+                        yield MetreGrid(id="compose-metre")
                     yield Static("", id="compose-candidates")
                 yield OptionList(id="compose-history")
 
@@ -87,6 +91,7 @@ class ComposePane(Pane):
             ("Seed", Input(placeholder="random", type="integer", id="c-seed", compact=True)),
             ("Best of", Input("4", type="integer", id="c-best-of", compact=True)),
             ("Rhyme", Checkbox("even lines rhyme", id="c-rhyme", compact=True)),
+            ("Metre", Select(METRES, value="off", allow_blank=False, id="c-metre", compact=True)),
         ]
 
     def on_mount(self) -> None:
@@ -142,6 +147,7 @@ class ComposePane(Pane):
             temperature=number("c-temperature", "temperature", float),
             top_k=number("c-top-k", "top-k", int), top_p=number("c-top-p", "top-p", float),
             rhyme=self.query_one("#c-rhyme", Checkbox).value, seed=seed,
+            metre=str(self.query_one("#c-metre", Select).value),
             best_of=number("c-best-of", "best of", int) if text("c-best-of") else 1)
 
     def action_generate(self) -> None:
@@ -191,8 +197,9 @@ class ComposePane(Pane):
 
     def show(self, index: int) -> None:
         self.current = index
-        poem = self.history[index][1]
+        request, poem = self.history[index]
         self.query_one(PoemView).poem = poem
+        self.query_one(MetreGrid).show_text(poem.text if request.form != "free" else None)
         best = f"best of {poem.best_of} · " if poem.best_of > 1 else ""
         self.query_one("#compose-candidates", Static).border_subtitle = \
             f"{best}log p {poem.score:.2f}/char" if poem.score is not None else ""

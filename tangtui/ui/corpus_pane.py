@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from rich.markup import escape
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -13,6 +14,7 @@ from textual.widgets import ContentSwitcher, DataTable, Input, Select, Static
 from textual.worker import get_current_worker
 
 from tangtui.ui.messages import CorpusReady, SearchDone, StatsReady
+from tangtui.ui.metre_grid import MetreGrid
 from tangtui.ui.pane import Pane
 from tangtui.ui.plots import BarPlot, HBarPlot
 from tangtui.ui.poem_text import FORM_LABELS, FORM_SHORT, poem_markup
@@ -56,6 +58,8 @@ class CorpusPane(Pane):
                 yield table
                 with VerticalScroll(id="corpus-poem-box"):
                     yield Static("Loading the corpus…", id="corpus-poem")
+                    yield MetreGrid(id="corpus-metre")
+                    yield Static("", id="corpus-bio")
             with VerticalScroll(id="corpus-stats"):
                 yield Static("", id="corpus-summary")
                 with Grid(id="corpus-plots"):
@@ -150,6 +154,8 @@ class CorpusPane(Pane):
         else:
             self.query_one("#corpus-poem", Static).update(
                 f"No poem matches [b]{message.query}[/]." if message.query else "No poems.")
+            self.query_one(MetreGrid).show_text(None)
+            self.query_one("#corpus-bio", Static).update("")
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         event.stop()
@@ -160,7 +166,10 @@ class CorpusPane(Pane):
             return
         poem = self.results[index]
         view = self.query_one("#corpus-poem", Static)
-        view.update(poem_markup(poem, self.corpus.authors.get(poem.author)))
+        view.update(poem_markup(poem, None))  # the 平仄 grid goes between poem and bio
+        self.query_one(MetreGrid).show_text(poem.text if poem.form != "other" else None)
+        bio = self.corpus.authors.get(poem.author)
+        self.query_one("#corpus-bio", Static).update(f"\n[dim]{escape(bio)}[/]" if bio else "")
         self.query_one("#corpus-poem-box").scroll_home(animate=False)
 
     def action_toggle_stats(self) -> None:
