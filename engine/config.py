@@ -76,6 +76,7 @@ class TrainConfig:
     precision: str = "fp32"  # fp32 | fp64 | tf32 (CUDA) | bf16 (CUDA autocast)
     compile: bool = False  # torch.compile the model (torch engine)
     eval_every: int = 200  # held-out evaluation every this many updates (and at the end)
+    early_eval: bool = True  # a first evaluation, samples, checkpoint after 5 % or 2 minutes
     eval_batches: int = 0  # batches of the test split per evaluation; 0 = all of it
     sample_every: int = 200  # live samples every this many updates
     checkpoint_every: int = 500  # checkpoint every this many updates (and at eval / stop / end)

@@ -38,7 +38,7 @@ from engine.base import Engine
 from engine.checkpoint import Checkpoint, CheckpointError, load_checkpoint
 from engine.config import RunConfig
 from engine.corpus.dataset import Dataset
-from engine.schedule import learning_rate
+from engine.schedule import early_due, learning_rate
 from engine.trainer_ckpt import CheckpointKeeper
 from engine.trainer_samples import PROMPTS, sample_poems
 
@@ -73,6 +73,7 @@ class Hooks:
     def on_eval(self, p: Progress, loss: float, ppl: float, tokens: int) -> None: ...
     def on_samples(self, p: Progress, samples: list[tuple[str, str]]) -> None: ...
     def on_checkpoint(self, p: Progress, path: Path) -> None: ...
+    def on_phase(self, phase: str) -> None: ...  # training | evaluating | sampling | checkpointing
 
 
 @dataclass
@@ -112,6 +113,8 @@ class Trainer:
         self._loss_sum, self._loss_n = 0.0, 0  # since the last log row
         self._best_pending = False  # the latest evaluation is the best: save `best` too
         self._checked_step = 0  # weights up to this update have passed the loss guard
+        self._early_pending = config.train.early_eval  # the early evaluation is still to come
+        self._phase = ""  # what the loop is doing, told to the hooks when it changes
         self.explode_at = EXPLODE_FACTOR * math.log(max(2, engine.vocab_size))
 
     # -- resume ------------------------------------------------------------------------------
@@ -137,6 +140,7 @@ class Trainer:
         self.best_test_ppl = meta.get("best_test_ppl")
         self.last_checkpoint = Path(path)
         self._checked_step = self.step  # the user resumes from it: never removed
+        self._early_pending = self._early_pending and self.step == 0
 
     # -- the loop ----------------------------------------------------------------------------
 
@@ -147,6 +151,7 @@ class Trainer:
     def run(self) -> TrainResult:
         tc, accum = self.config.train, self.config.optim.accum
         self.hooks.on_start(self.progress())
+        self._set_phase("training")
         t_start, step_start = time.perf_counter(), self.step
         t_log, overhead = time.perf_counter(), 0.0  # overhead: eval, samples, checkpoints
         lr = learning_rate(self.config, self.step, self.total_steps)
@@ -178,19 +183,27 @@ class Trainer:
                 t_log, overhead = time.perf_counter(), 0.0
             t0 = time.perf_counter()
             evaluated = False
-            if (tc.eval_every and self.step % tc.eval_every == 0) or done:
+            early = self._early_pending and early_due(self.step, self.total_steps, t0 - t_start)
+            self._early_pending = self._early_pending and not early
+            if (tc.eval_every and (self.step % tc.eval_every == 0 or early)) or done:
+                self._set_phase("evaluating")
                 failure = self._evaluate()
                 if failure:
                     return failure
                 if self.stop.is_set():  # evaluation was cut short and dropped
                     return self._stopped()
                 evaluated = True
-            if tc.sample_every and (self.step % tc.sample_every == 0 or done):
+            if tc.sample_every and (self.step % tc.sample_every == 0 or done or early):
+                self._set_phase("sampling")
                 self.hooks.on_samples(self.progress(), self.samples())
-            if (tc.checkpoint_every and self.step % tc.checkpoint_every == 0) or evaluated:
+            if (tc.checkpoint_every and (self.step % tc.checkpoint_every == 0 or early)) \
+                    or evaluated:
+                self._set_phase("checkpointing")
                 failure = self._save()
                 if failure:
                     return failure
+            if self._phase != "training":  # an evaluation, samples or a checkpoint ran
+                self._set_phase("training")
             overhead += time.perf_counter() - t0
         if self.last_checkpoint is None or self._ckpt_step() != self.step:
             failure = self._save()
@@ -199,6 +212,10 @@ class Trainer:
         return TrainResult("finished", None, self.step, self.best_test_ppl, self.last_checkpoint)
 
     # -- pieces ------------------------------------------------------------------------------
+
+    def _set_phase(self, phase: str) -> None:
+        self._phase = phase
+        self.hooks.on_phase(phase)
 
     def _take_train_loss(self) -> TrainResult | None:
         """Guard the engine's loss since the last check, then add it to the log interval's."""

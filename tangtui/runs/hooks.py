@@ -51,6 +51,15 @@ class StoreHooks(Hooks):
         self.store.update_run(self.run_id, checkpoint_step=p.step)
         self._each("on_checkpoint", p, path)
 
+    def on_phase(self, phase: str) -> None:
+        set_phase(self.store, self.run_id, phase)
+
+
+def set_phase(store: Store, run_id: str, phase: str) -> None:
+    """Record what the trainer is doing (``info.phase``, shown by the Monitor)."""
+    info = store.get_run(run_id).info
+    store.update_run(run_id, info={**info, "phase": phase, "phase_time": time.time()})
+
 
 class LogHooks(Hooks):
     """Plain lines for ``train.log`` (stdout of a detached trainer): evaluations and samples."""

@@ -34,12 +34,14 @@ def _build(store: Store, run_id: str, resume: bool, dataset: Any, engine: Any) -
     """Config, dataset, engine and the checkpoint to resume from (or None)."""
     from engine.config import RunConfig
     from engine.trainer_ckpt import CheckpointKeeper
+    from tangtui.runs.hooks import set_phase
 
     run = store.get_run(run_id)
     config = RunConfig.from_dict(run.config).validate()
     keeper = CheckpointKeeper(store.run_dir(run_id), config.train.keep_checkpoints)
     start = keeper.latest() if resume else None
     if dataset is None:
+        set_phase(store, run_id, "loading the corpus")
         from engine.corpus import Vocab, build_dataset
         from engine.corpus.loader import load_corpus
 
@@ -50,6 +52,7 @@ def _build(store: Store, run_id: str, resume: bool, dataset: Any, engine: Any) -
             vocab = Vocab(list(load_checkpoint(start, optimizer=False).meta["vocab"]))
         dataset = build_dataset(config, load_corpus(config.corpus.script), vocab=vocab)
     if engine is None:
+        set_phase(store, run_id, "building the model")
         from engine.base import create_engine
 
         engine = create_engine(config, len(dataset.vocab))
@@ -90,7 +93,8 @@ def execute(run_id: str, *, resume: bool = False, store: Store | None = None,
             store.truncate_after(run.id, trainer.step)
         store.update_run(run.id, total_steps=trainer.total_steps, step=trainer.step,
                          epoch=trainer.epoch, device=str(getattr(engine, "device", "cpu")),
-                         info={**store.get_run(run.id).info, "dataset": dataset.info})
+                         info={**store.get_run(run.id).info, "dataset": dataset.info,
+                               "steps_per_epoch": trainer.steps_per_epoch})
         result = trainer.run()
         if result.status == "stopped":
             result.reason = getattr(stop, "reason", None) or result.reason
