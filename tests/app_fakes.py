@@ -10,6 +10,7 @@ from typing import Any
 
 from engine.corpus.model import Corpus, Poem
 from tangtui.runs.rows import EvalRow, MetricRow, Run, Sample, SavedPoem, StoreError
+from tangtui.runs.series import Curve, reduce_points
 from tangtui.ui.backends import ComposedPoem, ComposeRequest
 
 POEMS = [
@@ -73,10 +74,10 @@ class FakeStore:
 
     def add_run(self, run: Run, steps: int) -> None:
         self.runs.insert(0, run)
-        self.rows[run.id] = [MetricRow(s, s // 100, _curve(s), 1e-3, 2048.0, 0.0)
+        self.rows[run.id] = [MetricRow(s, s // 100, _curve(s), 1e-3, 2048.0, 1000.0 + s / 2)
                              for s in range(10, steps + 1, 10)]
         self.eval_rows[run.id] = [EvalRow(s, s // 100, _curve(s) + 0.2,
-                                          math.exp(_curve(s) + 0.2), 1000, 0.0)
+                                          math.exp(_curve(s) + 0.2), 1000, 1000.0 + s / 2)
                                   for s in range(50, steps + 1, 50)]
         self.samples[run.id] = [Sample(steps, "月", "月明松下房栊静，"),
                                 Sample(steps, "春", "春风吹尽满城花。")]
@@ -84,7 +85,8 @@ class FakeStore:
     def append(self, run_id: str, step: int) -> None:
         """Simulate the trainer logging one more row (and moving the run's step)."""
         with self.lock:
-            self.rows[run_id].append(MetricRow(step, 1, _curve(step), 1e-3, 2048.0, 0.0))
+            self.rows[run_id].append(MetricRow(step, 1, _curve(step), 1e-3, 2048.0,
+                                               1000.0 + step / 2))
             run = self.get_run(run_id)
             run.step = step
 
@@ -92,7 +94,8 @@ class FakeStore:
         """Simulate an evaluation at ``step`` finishing (after its train row was logged)."""
         loss = _curve(step) + 0.2
         with self.lock:
-            self.eval_rows[run_id].append(EvalRow(step, 1, loss, math.exp(loss), 1000, 0.0))
+            self.eval_rows[run_id].append(EvalRow(step, 1, loss, math.exp(loss), 1000,
+                                                  1000.0 + step / 2))
 
     def list_runs(self) -> list[Run]:
         with self.lock:
@@ -114,6 +117,16 @@ class FakeStore:
 
     def latest_samples(self, run_id: str) -> list[Sample]:
         return list(self.samples.get(run_id, []))
+
+    def series(self, run_id: str, column: str = "train_loss", x: str = "step",
+               lo: float | None = None, hi: float | None = None, n: int = 400) -> Curve:
+        """The store's reduction, done in Python over the fake rows."""
+        with self.lock:
+            rows = (self.rows.get(run_id, []) if column == "train_loss"
+                    else self.eval_rows.get(run_id, []))
+            xs = [float(getattr(r, x)) for r in rows]
+            ys = [getattr(r, column) for r in rows]
+        return reduce_points(xs, ys, lo, hi, n)
 
     def delete_run(self, run_id: str) -> None:
         with self.lock:

@@ -73,6 +73,7 @@ from tangtui.runs.rows import (
     check_run_name,
     now_iso,
 )
+from tangtui.runs.series import SeriesMixin, install_blocks
 
 __all__ = ["ACTIVE", "HEARTBEAT_EVERY", "HEARTBEAT_STALE", "STATUSES", "EvalRow", "MetricRow",
            "Run", "Sample", "SavedPoem", "Store", "StoreError", "check_run_id", "check_run_name",
@@ -108,7 +109,7 @@ CREATE TABLE IF NOT EXISTS poems (
 _RUN_COLS = [f for f in Run.__dataclass_fields__]
 
 
-class Store(HistoryMixin, PoemsMixin):
+class Store(HistoryMixin, PoemsMixin, SeriesMixin):
     """A connection to the store; thread-safe (one connection, one lock)."""
 
     def __init__(self, root: str | os.PathLike[str] | None = None) -> None:
@@ -125,6 +126,7 @@ class Store(HistoryMixin, PoemsMixin):
             self._db.execute("PRAGMA journal_mode = WAL")
             self._db.execute("PRAGMA synchronous = NORMAL")
             self._db.executescript(SCHEMA)
+            install_blocks(self._db)
         except (OSError, sqlite3.Error) as exc:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             raise StoreError(f"cannot use the run store at {self.root}: {reason} "
@@ -278,10 +280,10 @@ class Store(HistoryMixin, PoemsMixin):
             raise training_error(run.name, exc.pid) from None
         try:
             with self._tx() as db:
+                db.execute("DELETE FROM runs WHERE id = ?", (run.id,))  # first: see series.py
                 for table in ("metrics", "evals", "samples"):
                     db.execute(f"DELETE FROM {table} WHERE run_id = ?", (run.id,))
                 orphan_poems(db, run.id, run.name)
-                db.execute("DELETE FROM runs WHERE id = ?", (run.id,))
             shutil.rmtree(self.run_dir(run.id), ignore_errors=True)
         finally:
             lock.release()

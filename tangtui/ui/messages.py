@@ -10,8 +10,9 @@ from textual.message import Message
 
 if TYPE_CHECKING:
     from engine.corpus import Corpus, Poem
-    from tangtui.runs.rows import Run, Sample, SavedPoem
+    from tangtui.runs.rows import Run, SavedPoem
     from tangtui.ui.backends import ComposedPoem, ComposeRequest
+    from tangtui.ui.monitor_view import RunFetch
 
 
 @dataclass
@@ -44,14 +45,10 @@ class RunsListed(Message):
 
 
 @dataclass
-class HistoryFetched(Message):
-    """New metric points of one run since the last poll (``reset`` replaces the old ones)."""
+class SeriesFetched(Message):
+    """The curves of the runs on show, reduced to the chart's width (one poll's worth)."""
 
-    run: Run
-    train: list[tuple[int, float]]
-    test: list[tuple[int, float]]
-    samples: list[Sample]
-    reset: bool
+    items: list[RunFetch]
 
 
 @dataclass

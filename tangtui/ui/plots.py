@@ -6,7 +6,6 @@ at most); each render plots the data afresh, since a plotext figure cannot be bu
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
 from rich.cells import cell_len
@@ -14,54 +13,6 @@ from rich.text import Text
 from textual.app import RenderResult
 from textual.widget import Widget
 from textual_plotext import PlotextPlot
-
-Series = tuple[list[float], list[float]]
-
-
-class CurvePlot(PlotextPlot):
-    """Several named (x, y) curves on one set of axes, optionally with a log y axis."""
-
-    def __init__(self, title: str = "", xlabel: str = "step", **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
-        self.title = title
-        self.xlabel = xlabel
-        self.series: dict[str, Series] = {}
-        self.log_y = False
-        self.empty_text = "no data yet"
-
-    def replot(self) -> None:
-        """Redraw with the current series (the data is plotted afresh at every render)."""
-        self.refresh()
-
-    def _draw(self) -> None:
-        """Plot every series (skipping non-finite and, on a log axis, non-positive points).
-
-        Plotext's ``build`` takes the log of the data in place, so a second build of the same
-        figure would plot log(log(y)): the figure is rebuilt from ``series`` before each render.
-        """
-        plt = self.plt
-        plt.clear_data()
-        plt.clear_figure()
-        plt.title(self.title)
-        plt.xlabel(self.xlabel)
-        drawn = 0
-        for label, (xs, ys) in self.series.items():
-            pts = [(x, y) for x, y in zip(xs, ys, strict=False)
-                   if math.isfinite(y) and (y > 0 or not self.log_y)]
-            if not pts:
-                continue
-            px, py = zip(*pts, strict=True)
-            marker = "braille" if len(pts) > 1 else "dot"
-            plt.plot(list(px), list(py), label=label, marker=marker)
-            drawn += 1
-        if not drawn:
-            plt.title(f"{self.title} ({self.empty_text})")
-        elif self.log_y:  # plotext fails on a log axis without data
-            plt.yscale("log")
-
-    def render(self) -> RenderResult:
-        self._draw()
-        return safe_render(self, lambda: super(CurvePlot, self).render())
 
 
 def safe_render(plot: PlotextPlot, render: Callable[[], RenderResult]) -> RenderResult:
