@@ -164,3 +164,9 @@ def test_unwritable_store_gives_one_line_error(tmp_path: Path, monkeypatch) -> N
     proc = tangtui("train", "--preset", "tiny", check=False)
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1
     assert proc.stderr.startswith("tangtui: error: cannot use the run store")
+
+
+def test_metrics_refuses_a_tail_below_one() -> None:
+    proc = tangtui("metrics", "anything", "--tail", "-1", check=False)
+    assert proc.returncode == 2 and "--tail: must be at least 1, got -1" in proc.stderr
+    assert "Traceback" not in proc.stderr

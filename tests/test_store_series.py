@@ -89,3 +89,18 @@ def test_an_older_store_gets_its_blocks_when_opened(tmp_path) -> None:
     db.close()
     with Store(tmp_path) as store:
         assert store.series(rid, n=20).points == 2000
+
+
+def test_history_rows_join_evaluations_and_read_the_tail(tmp_path) -> None:
+    with Store(tmp_path) as store:
+        rid = fill(store, 1000)
+        store.add_eval(rid, EvalRow(1001, 0, 3.0, math.exp(3.0), 10, 2000.0))  # no train row
+        rows = store.history_rows(rid)
+        assert [r[0] for r in rows] == list(range(1, 1002))
+        assert rows[99][3] == 3.5 and rows[98][3] is None and rows[-1][2] is None
+        assert [r[0] for r in store.history_rows(rid, tail=3)] == [999, 1000, 1001]
+        evals = store.history_rows(rid, evals_only=True, tail=2)
+        assert [(r[0], r[2] is not None) for r in evals] == [(1000, True), (1001, False)]
+        assert store.history_rows(rid) == [
+            (h["step"], h["epoch"], h["train_loss"], h["test_loss"], h["test_ppl"], h["lr"],
+             h["tokens_per_s"]) for h in store.history(rid)]

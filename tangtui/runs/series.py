@@ -203,3 +203,37 @@ class SeriesMixin:
             f"MIN(?, CAST(({x} - ?) * ? / ? AS INTEGER)) AS b FROM {table} WHERE {where} "
             "GROUP BY b ORDER BY b", (n - 1, lo, n, hi - lo, *params))
         return _curve(rows, span)
+
+    def history_rows(self, run_id: str, evals_only: bool = False,
+                     tail: int | None = None) -> list[tuple[Any, ...]]:
+        """``tangtui metrics`` rows: (step, epoch, train_loss, test_loss, test_ppl, lr,
+        tokens_per_s) by step, each train row with the evaluation at its step (an evaluation
+        without a train row stands alone); ``tail`` reads only the end of the index."""
+        evals = {r[0]: r for r in self._query(
+            "SELECT step, epoch, test_loss, test_ppl FROM evals WHERE run_id = ?", (run_id,))}
+        if evals_only:
+            steps = sorted(evals)[-tail:] if tail else sorted(evals)
+            train = {r[0]: r for r in self._query(
+                "SELECT step, epoch, train_loss, lr, tokens_per_s FROM metrics WHERE "
+                "run_id = ? AND step >= ?", (run_id, steps[0]))} if steps else {}
+            return [_merge(train.get(s), evals[s]) for s in steps]
+        sql = "SELECT step, epoch, train_loss, lr, tokens_per_s FROM metrics WHERE run_id = ?"
+        if tail:
+            rows = self._query(sql + " ORDER BY step DESC LIMIT ?", (run_id, tail))[::-1]
+        else:
+            rows = self._query(sql + " ORDER BY step", (run_id,))
+        out = [_merge(r, evals.pop(r[0], None)) for r in rows]
+        first = rows[0][0] if rows and tail else None
+        alone = [_merge(None, e) for s, e in evals.items() if first is None or s > first]
+        if alone:  # evaluations without a train row at their step
+            out = sorted(out + alone, key=lambda r: r[0])[-tail:] if tail else \
+                sorted(out + alone, key=lambda r: r[0])
+        return out
+
+
+def _merge(train: tuple[Any, ...] | None, ev: tuple[Any, ...] | None) -> tuple[Any, ...]:
+    if train is None:
+        assert ev is not None
+        return (ev[0], ev[1], None, ev[2], ev[3], None, None)
+    step, epoch, loss, lr, tps = train
+    return (step, epoch, loss, ev[2] if ev else None, ev[3] if ev else None, lr, tps)
