@@ -133,14 +133,16 @@ def carry_from_arrays(tensors: dict[str, np.ndarray], layers: int, hidden: int,
     return state
 
 
-def create_engine(config: RunConfig, vocab_size: int) -> Engine:
-    """Build the engine named by ``config.engine``; torch is imported only for ``"torch"``."""
+def create_engine(config: RunConfig, vocab_size: int,
+                  weights: dict[str, np.ndarray] | None = None) -> Engine:
+    """Build the engine named by ``config.engine`` with fresh weights, or with ``weights`` (no
+    random draws: loading for inference is fast); torch is imported only for ``"torch"``."""
     if config.engine == "numpy":
         from engine.numpy_engine import NumpyEngine
 
-        return NumpyEngine(config, vocab_size)
+        return NumpyEngine(config, vocab_size, weights)
     if config.engine == "torch":
         from engine.torch_engine import TorchEngine
 
-        return TorchEngine(config, vocab_size)
+        return TorchEngine(config, vocab_size, weights)
     raise ValueError(f"unknown engine {config.engine!r} (choose numpy or torch)")

@@ -1,7 +1,8 @@
 """Training-throughput benchmark: an engine's own loop against a second loop, in one process.
 
-Both loops train on the same random tokens (uniform over the non-special ids of a vocabulary of
-V) in stream mode, windows of T carried from one to the next, and are timed in interleaved
+Both loops train on the same random tokens in stream mode (ids drawn with the character
+frequencies of the 全唐诗 by rank, :data:`COVERAGE`, so an adaptive softmax meets its tails as
+often as on the corpus), windows of T carried from one to the next, and are timed in interleaved
 rounds (A, B, A, B, ...) after a warm-up, so a slow spell of a shared machine hits both alike::
 
     tokens/s = steps * B * T / seconds          ratio = tokens/s(first) / tokens/s(second)
@@ -26,7 +27,11 @@ import numpy as np
 from engine.config import ConfigError, RunConfig
 from engine.corpus.batching import Batches
 
-COMPETITORS = ("numpy", "torch", "bare")
+COMPETITORS = ("numpy", "torch", "bare", "full")  # full: the same engine, full softmax
+# share of the corpus's characters covered by its most frequent ranks (measured on the training
+# split: 100 ranks cover 40.9 %, ...); ranks in between are interpolated in log-rank
+COVERAGE = ((1, 0.012), (10, 0.09), (100, 0.409), (500, 0.713), (1000, 0.846), (1500, 0.911),
+            (2000, 0.946), (3000, 0.979), (4000, 0.992), (6000, 0.999), (8000, 1.0))
 
 
 @dataclass
@@ -41,6 +46,7 @@ class BenchConfig:
     batch: int = 128  # B
     seq_len: int = 125  # T
     vocab: int = 7500  # V
+    softmax: str = "full"  # full | adaptive (cutoffs from COVERAGE: 90 % and 99 %)
     optim: str = "adam"
     clip: float = 5.0  # the engine's default global-norm clipping (the bare loop has none)
     compile: bool = False  # torch.compile the torch engine's model
@@ -64,16 +70,36 @@ class _Runner:
     finish: Callable[[], float]  # read the loss back (a sync); returns the last mean loss
 
 
+def rank_shares(n: int) -> np.ndarray:
+    """Probability of each of n ranks, following the corpus's coverage curve (sums to 1)."""
+    ranks, cover = np.array([0] + [r for r, _ in COVERAGE], float), [0.0] + [c for _, c in COVERAGE]
+    scaled = np.log1p(np.arange(1, n + 1) * (COVERAGE[-1][0] / n))  # the curve stretched to n
+    cum = np.interp(scaled, np.log1p(ranks), cover)
+    p = np.diff(np.concatenate([[0.0], cum]))
+    return p / p.sum()
+
+
 def _tokens(cfg: BenchConfig, windows: int = 8) -> tuple[np.ndarray, np.ndarray]:
-    """Random stream data: x, y (B, windows * T), ids in [4, V) (no specials)."""
+    """Random stream data: x, y (B, windows * T), ids in [4, V) (no specials), by frequency."""
     rng = np.random.default_rng(cfg.seed)
-    stream = rng.integers(4, max(cfg.vocab, 5), (cfg.batch, windows * cfg.seq_len + 1))
+    n = max(cfg.vocab, 5) - 4
+    shape = (cfg.batch, windows * cfg.seq_len + 1)
+    stream = 4 + rng.choice(n, size=shape, p=rank_shares(n))
     return np.ascontiguousarray(stream[:, :-1]), np.ascontiguousarray(stream[:, 1:])
 
 
-def _run_config(cfg: BenchConfig, engine: str, device: str) -> RunConfig:
+def bench_cutoffs(vocab: int) -> list[int]:
+    """The adaptive softmax's cutoffs for the bench's token distribution (engine.adaptive)."""
+    from engine.adaptive import auto_cutoffs
+
+    return auto_cutoffs(np.concatenate([[0.0] * 4, rank_shares(max(vocab, 5) - 4)]))
+
+
+def _run_config(cfg: BenchConfig, engine: str, device: str, softmax: str) -> RunConfig:
     run = RunConfig(engine=engine)
     run.model.embed_dim, run.model.hidden_dim, run.model.layers = cfg.embed, cfg.hidden, cfg.layers
+    run.model.softmax = softmax
+    run.model.cutoffs = bench_cutoffs(cfg.vocab) if softmax == "adaptive" else []
     run.optim.name, run.optim.clip = cfg.optim, cfg.clip
     run.train.mode, run.train.batch_size, run.train.seq_len = "stream", cfg.batch, cfg.seq_len
     run.train.device, run.train.precision, run.train.compile = device, cfg.precision, cfg.compile
@@ -85,7 +111,10 @@ def _engine_runner(cfg: BenchConfig, name: str, device: str, x: np.ndarray,
                    y: np.ndarray) -> _Runner:
     from engine.base import create_engine
 
-    run = _run_config(cfg, name, device)
+    softmax = cfg.softmax
+    if name == "full":  # the engine under test, with the full softmax
+        name, softmax = cfg.engine, "full"
+    run = _run_config(cfg, name, device, softmax)
     engine = create_engine(run, cfg.vocab)
     batches = Batches("stream", x.shape[0], cfg.seq_len, x=x, y=y, n_tokens=int(x.size))
     engine.bind("train", batches)
@@ -104,7 +133,8 @@ def _engine_runner(cfg: BenchConfig, name: str, device: str, x: np.ndarray,
         loss, n = engine.pop_train_loss()
         return loss / n if n else last[0]
 
-    return _Runner(name, step, sync, finish)
+    label = f"{name}-{softmax}" if cfg.softmax == "adaptive" or cfg.opponent() == "full" else name
+    return _Runner(label, step, sync, finish)
 
 
 def _bare_runner(cfg: BenchConfig, device: str, x: np.ndarray, y: np.ndarray) -> _Runner:
@@ -149,6 +179,11 @@ def run_bench(cfg: BenchConfig, progress: Callable[[str], None] | None = None) -
             raise ConfigError(f"bench: unknown loop {n!r} (choose {', '.join(COMPETITORS)})")
     if len(set(names)) < len(names):
         raise ConfigError(f"bench: --vs {names[1]} is the engine itself; choose another loop")
+    if cfg.opponent() == "full" and cfg.softmax != "adaptive":
+        raise ConfigError("bench: --vs full compares against the full softmax; "
+                          "add --softmax adaptive")
+    if cfg.softmax not in ("full", "adaptive"):
+        raise ConfigError(f"bench: unknown softmax {cfg.softmax!r} (choose full or adaptive)")
     if "numpy" in names and cfg.precision not in ("fp32", "fp64"):
         raise ConfigError(f"bench: the numpy engine runs fp32 or fp64, not {cfg.precision}")
     device = _resolved_device(cfg, names)

@@ -18,6 +18,7 @@ OPTIMIZERS = ("sgd", "momentum", "nag", "adagrad", "adadelta", "rmsprop", "adam"
 MODES = ("stream", "poem")
 SCHEDULES = ("constant", "cosine", "step")
 PRECISIONS = ("fp32", "fp64", "tf32", "bf16")
+SOFTMAXES = ("full", "adaptive")
 
 
 @dataclass
@@ -42,6 +43,10 @@ class ModelConfig:
     init: str = "standard"  # zeros | uniform | standard | xavier | he | report
     init_scale: float = 0.08  # a of the `uniform` scheme, U(-a, a)
     forget_bias: float = 0.0  # added to the forget-gate slice of bias_ih (1.0 is a common choice)
+    softmax: str = "full"  # full | adaptive (Grave et al. 2017: a head plus tail clusters)
+    cutoffs: list[int] = field(default_factory=list)  # adaptive: vocab ranks starting each tail
+    #   cluster; empty = chosen from the training characters' frequencies (engine.adaptive)
+    tail_div: float = 1.0  # adaptive: tail cluster i projects to H / tail_div**(i + 1) dims
 
 
 @dataclass
@@ -191,8 +196,13 @@ def _coerce(key: str, value: Any, current: Any) -> Any:
             return float(value)
         if isinstance(current, list):
             if isinstance(value, str):
-                return [v.strip() for v in value.split(",") if v.strip()]
-            return list(value)
+                value = [v.strip() for v in value.split(",") if v.strip()]
+            items = list(value)
+            if key == "model.cutoffs":
+                if any(isinstance(v, bool) or not float(v).is_integer() for v in items):
+                    raise ValueError
+                return [int(v) for v in items]
+            return items
         return str(value)
     except (TypeError, ValueError):
         kind = type(current).__name__

@@ -30,6 +30,7 @@ RANGES: dict[str, tuple[float, float, bool, bool]] = {
     "model.dropout": (0.0, 1.0, True, False),
     "model.init_scale": (0.0, 10.0, False, True),
     "model.forget_bias": (-10.0, 10.0, True, True),
+    "model.tail_div": (1.0, 64.0, True, True),
     "optim.lr": (0.0, 1e6, False, True),
     "optim.momentum": (0.0, 1.0, True, False),
     "optim.beta1": (0.0, 1.0, True, False),
@@ -104,6 +105,7 @@ def problems(cfg: RunConfig) -> dict[str, str]:
         PRECISIONS,
         SCHEDULES,
         SCRIPTS,
+        SOFTMAXES,
     )
 
     out: dict[str, str] = {}
@@ -120,6 +122,12 @@ def problems(cfg: RunConfig) -> dict[str, str]:
     if any(not isinstance(a, str) or not a.strip() for a in cfg.corpus.authors):
         put("corpus.authors", "must be a list of non-empty author names")
     put("model.init", _choice(cfg.model.init, INITS))
+    put("model.softmax", _choice(cfg.model.softmax, SOFTMAXES))
+    cuts = cfg.model.cutoffs
+    if any(isinstance(v, bool) or not isinstance(v, int) or v < 5 for v in cuts) or \
+            list(cuts) != sorted(set(cuts)):
+        put("model.cutoffs", "must be increasing vocabulary ranks of at least 5 (empty = "
+                             f"chosen from character frequencies); got {list(cuts)!r}")
     put("optim.name", _choice(cfg.optim.name, OPTIMIZERS))
     put("train.mode", _choice(cfg.train.mode, MODES))
     put("train.schedule", _choice(cfg.train.schedule, SCHEDULES))

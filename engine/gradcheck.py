@@ -37,12 +37,15 @@ class GradcheckSetup:
     dropout: float = 0.25
     eps: float = 1e-5  # finite-difference step (balances truncation and round-off)
     seed: int = 0
+    softmax: str = "full"  # full | adaptive (cutoffs below)
+    cutoffs: tuple[int, ...] = (3, 5)  # adaptive: a head of 3 + 2 clusters [3, 5), [5, V)
 
 
 def make_problem(setup: GradcheckSetup) -> dict[str, Any]:
     """Weights, a batch with a holed mask, and a carried state, all float64."""
     cfg = ModelConfig(embed_dim=setup.embed, hidden_dim=setup.hidden, layers=setup.layers,
-                      init="uniform", init_scale=0.5, forget_bias=0.5)
+                      init="uniform", init_scale=0.5, forget_bias=0.5, softmax=setup.softmax,
+                      cutoffs=list(setup.cutoffs), tail_div=2.0)
     params = init_params(cfg, setup.vocab, setup.seed, np.float64)
     rng = np.random.default_rng(setup.seed + 1)
     B, T, H = setup.batch, setup.steps, setup.hidden

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from engine.adaptive import head_shapes
 from engine.config import INITS, ModelConfig
 
 
@@ -42,8 +43,7 @@ def param_shapes(model_cfg: ModelConfig, vocab_size: int) -> dict[str, tuple[int
         shapes[f"lstm.weight_hh_l{k}"] = (4 * H, H)
         shapes[f"lstm.bias_ih_l{k}"] = (4 * H,)
         shapes[f"lstm.bias_hh_l{k}"] = (4 * H,)
-    shapes["head.weight"] = (V, H)
-    shapes["head.bias"] = (V,)
+    shapes.update(head_shapes(model_cfg, vocab_size))  # full head, or adaptive head and tails
     return shapes
 
 
@@ -54,6 +54,9 @@ def _fans(name: str, shapes: dict[str, tuple[int, ...]]) -> tuple[int, int]:
         kind = "ih" if "_ih_" in name else "hh"
         four_h, n_in = shapes[f"lstm.weight_{kind}_l{layer}"]
         return n_in, four_h // 4
+    if name.startswith("tail."):
+        n_out, n_in = shapes[name]
+        return n_in, n_out
     n_out, n_in = shapes["head.weight"]
     return n_in, n_out
 

@@ -4,12 +4,13 @@ One *step* is one optimizer update. With ``optim.accum = k`` a step follows k ba
 group of an epoch may be shorter); with ``accum = 0`` it follows the whole epoch (full-batch GD),
 so an epoch of N batches has ``ceil(N / k)`` steps, or 1.
 
-Held-out evaluation reports the mean per-token loss and the per-character perplexity::
+Held-out evaluation (:mod:`engine.evaluation`) reports the per-character perplexity of each
+held-out poem scored alone from a zero state (the headline ``test_ppl``, what generation sees)
+and, beside it, over the poems joined into streams (``stream_ppl``)::
 
     test_loss = sum_t -log p(y_t | x_<=t) / n_tokens        test_ppl = exp(test_loss)
 
-where padding and a stream's certain ``<bos>`` targets are never among the n_tokens (the engines
-mask them), so both batching modes count the same tokens.
+where padding and ``<bos>`` targets are never among the n_tokens (the engines mask them).
 
 The loop checks ``stop`` before every batch and evaluation checks it between batches (an
 interrupted evaluation is dropped). On a stop it writes a checkpoint at the last update
@@ -38,6 +39,7 @@ from engine.base import Engine
 from engine.checkpoint import Checkpoint, CheckpointError, load_checkpoint
 from engine.config import RunConfig
 from engine.corpus.dataset import Dataset
+from engine.evaluation import POEMS, STREAM, Evaluation, evaluate_heldout
 from engine.schedule import early_due, learning_rate
 from engine.trainer_ckpt import CheckpointKeeper
 from engine.trainer_samples import PROMPTS, sample_poems
@@ -59,8 +61,9 @@ class Progress:
     train_loss: float | None = None  # mean over the last log interval
     tokens_per_s: float | None = None  # training throughput over the last log interval
     eta_s: float | None = None
-    test_loss: float | None = None  # latest evaluation
+    test_loss: float | None = None  # latest evaluation, each held-out poem alone
     test_ppl: float | None = None
+    stream_ppl: float | None = None  # latest evaluation over the joined stream
     best_test_ppl: float | None = None
 
 
@@ -70,7 +73,7 @@ class Hooks:
     def on_start(self, p: Progress) -> None: ...
     def on_step(self, p: Progress) -> None: ...
     def on_log(self, p: Progress) -> None: ...
-    def on_eval(self, p: Progress, loss: float, ppl: float, tokens: int) -> None: ...
+    def on_eval(self, p: Progress, ev: Evaluation) -> None: ...
     def on_samples(self, p: Progress, samples: list[tuple[str, str]]) -> None: ...
     def on_checkpoint(self, p: Progress, path: Path) -> None: ...
     def on_phase(self, phase: str) -> None: ...  # training | evaluating | sampling | checkpointing
@@ -97,7 +100,8 @@ class Trainer:
         self.keeper = CheckpointKeeper(Path(run_dir), config.train.keep_checkpoints) \
             if run_dir is not None else None
         engine.bind("train", dataset.train)
-        engine.bind("test", dataset.test)
+        engine.bind(STREAM, dataset.test)
+        engine.bind(POEMS, dataset.test_poems if dataset.test_poems is not None else dataset.test)
         self.n_batches = dataset.train.num_batches()
         if self.n_batches == 0:
             raise ValueError("the training split has no batches")
@@ -253,19 +257,16 @@ class Trainer:
         return TrainResult("failed", reason, self.step, self.best_test_ppl, self.last_checkpoint)
 
     def _evaluate(self) -> TrainResult | None:
-        loss_sum, n = self.engine.evaluate("test", self.config.train.eval_batches,
-                                           stop=self.stop.is_set)
-        if self.stop.is_set():
+        ev = evaluate_heldout(self.engine, self.config.train.eval_batches, stop=self.stop.is_set)
+        if ev is None:
             return None  # partial: the caller stops
-        loss = loss_sum / max(1, n)
-        if not math.isfinite(loss):
-            return self._failed(f"test loss is {loss} at step {self.step}; lower optim.lr")
-        ppl = math.exp(min(loss, 700.0))
-        if self.best_test_ppl is None or ppl < self.best_test_ppl:
-            self.best_test_ppl = ppl
+        if not math.isfinite(ev.loss):
+            return self._failed(f"test loss is {ev.loss} at step {self.step}; lower optim.lr")
+        if self.best_test_ppl is None or ev.ppl < self.best_test_ppl:
+            self.best_test_ppl = ev.ppl
             self._best_pending = True
-        p = self.progress(test_loss=loss, test_ppl=ppl)
-        self.hooks.on_eval(p, loss, ppl, n)
+        p = self.progress(test_loss=ev.loss, test_ppl=ev.ppl, stream_ppl=ev.stream_ppl)
+        self.hooks.on_eval(p, ev)
         return None
 
     def samples(self, max_len: int = 48) -> list[tuple[str, str]]:

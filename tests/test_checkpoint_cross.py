@@ -21,8 +21,10 @@ V = 19
 ENGINES = ("numpy", "torch")
 
 
-def _config(engine: str, mode: str, precision: str = "fp64", **optim) -> RunConfig:
+def _config(engine: str, mode: str, precision: str = "fp64", softmax: str = "full",
+            **optim) -> RunConfig:
     cfg = RunConfig(engine=engine)
+    cfg.model.softmax, cfg.model.cutoffs = softmax, [6, 12] if softmax == "adaptive" else []
     cfg.model.embed_dim, cfg.model.hidden_dim, cfg.model.layers = 5, 4, 2
     cfg.model.forget_bias = 0.5  # non-zero, distinct bias vectors
     cfg.train.mode, cfg.train.batch_size = mode, 3
@@ -61,10 +63,11 @@ def _load_as(path: Path, engine: str):
     return eng, cfg
 
 
+@pytest.mark.parametrize("softmax", ["full", "adaptive"])
 @pytest.mark.parametrize("src", ENGINES)
-def test_checkpoint_from_either_engine_gives_the_same_logits_in_the_other(src, tmp_path):
+def test_checkpoint_from_either_engine_gives_the_same_logits_in_the_other(src, softmax, tmp_path):
     dst = "torch" if src == "numpy" else "numpy"
-    cfg = _config(src, "stream", precision="fp32", name="adam")
+    cfg = _config(src, "stream", precision="fp32", softmax=softmax, name="adam")
     a = create_engine(cfg, V)
     b = _batches(cfg)
     a.bind("train", b)
@@ -89,7 +92,7 @@ def test_checkpoint_from_either_engine_gives_the_same_logits_in_the_other(src, t
     assert meta["step"] == 2
 
 
-def _pair(mode: str, name: str, **optim):
+def _pair(mode: str, name: str, **optim):  # full softmax
     """A numpy and a torch engine with identical float64 weights and the same batches."""
     engines = [create_engine(_config(e, mode, name=name, **optim), V) for e in ENGINES]
     weights = engines[0].state_dict()
@@ -204,3 +207,22 @@ def test_carried_stream_state_crosses_engines(src):
     _assert_same_weights(a, b)
     for k, v in a.carry_state().items():
         np.testing.assert_allclose(b.carry_state()[k], v, rtol=1e-9, atol=1e-14, err_msg=k)
+
+
+@pytest.mark.parametrize("mode", ["stream", "poem"])
+def test_adaptive_softmax_training_steps_are_the_same_in_both_engines(mode):
+    engines = [create_engine(_config(e, mode, softmax="adaptive", name="adam"), V)
+               for e in ENGINES]
+    engines[1].load_state_dict(engines[0].state_dict())
+    batches = _batches(engines[0].config)
+    for eng in engines:
+        eng.bind("train", batches)
+    for step in range(2):
+        losses = []
+        for eng in engines:
+            eng.train_batch("train", 0, step)
+            eng.apply_update(0.1)
+            losses.append(eng.pop_train_loss())
+        assert losses[0][1] == losses[1][1] > 0
+        np.testing.assert_allclose(losses[1][0], losses[0][0], rtol=1e-10)
+        _assert_same_weights(*engines)

@@ -116,34 +116,63 @@ def test_unknown_run_and_missing_starter(capsys: pytest.CaptureFixture[str],
     assert "starter model is missing" in fail(capsys)
 
 
-def _make_run(name: str, status: str, ckpt: Path | None) -> str:
+def _make_run(name: str, status: str, ckpt: Path | None, ppl: float | None = None,
+              corpus: dict | None = None) -> str:
     import shutil
 
     from tangtui.runs.store import Store
 
     store = Store()
-    run = store.create_run({"engine": "numpy"}, name=name, engine="numpy")
-    store.update_run(run.id, status=status)
+    run = store.create_run({"engine": "numpy", "corpus": corpus or {}}, name=name,
+                           engine="numpy")
+    store.update_run(run.id, status=status, best_test_ppl=ppl)
     if ckpt is not None:
         shutil.copytree(ckpt, store.run_dir(run.id) / "checkpoints" / "step-00000010")
+        store.update_run(run.id, checkpoint_step=10)
     return run.id
 
 
-def test_newest_finished_run_else_starter(capsys: pytest.CaptureFixture[str], ckpt: Path,
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_default_is_the_best_comparable_model(capsys: pytest.CaptureFixture[str], ckpt: Path,
+                                              tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+    import shutil
+
     import engine.generate as gen
 
-    monkeypatch.setattr(gen, "starter_dir", lambda: ckpt)  # a starter model stands in
+    starter = tmp_path / "starter"
+    shutil.copytree(ckpt, starter)
+    monkeypatch.setattr(gen, "starter_dir", lambda: starter)  # a starter model stands in
     assert main(["generate", "--seed", "1"]) == 0
     assert "# starter model" in capsys.readouterr().err
-    _make_run("older", "finished", ckpt)
-    _make_run("newest-running", "running", ckpt)
+    _make_run("smoke", "finished", ckpt, ppl=40.0, corpus={"forms": ["wujue"],
+                                                           "max_poems": 300})
+    _make_run("good", "finished", ckpt, ppl=150.0)
+    _make_run("better", "finished", ckpt, ppl=120.0)
+    _make_run("newest-running", "running", ckpt, ppl=90.0)
     _make_run("finished-empty", "finished", None)
     assert main(["generate", "--seed", "1"]) == 0
-    assert "# run older" in capsys.readouterr().err
+    assert "# run better" in capsys.readouterr().err  # not the subset, not the newest
+    meta = json.loads((starter / "meta.json").read_text())
+    meta["heldout"] = {"ppl": 110.0}
+    (starter / "meta.json").write_text(json.dumps(meta))
+    assert main(["generate", "--seed", "1"]) == 0
+    assert "# starter model" in capsys.readouterr().err  # the starter now scores best
     assert "has no checkpoint yet" in fail(capsys, "--run", "finished-empty")
     assert main(["generate", "--run", "newest-running", "--seed", "1"]) == 0
     assert "# run newest-running" in capsys.readouterr().err
+    assert main(["generate", "--run", "starter", "--seed", "1"]) == 0
+    assert "# starter model" in capsys.readouterr().err
+
+
+def test_model_labels_show_the_per_poem_perplexity() -> None:
+    from tangtui.runs.models import ModelChoice
+
+    assert ModelChoice("a", "big", 131.24, True, True, 4000).label == \
+        "big · step 4,000 · ppl 131.2"
+    assert ModelChoice("b", "smoke", 301.0, False, True, 30).label.endswith("(subset)")
+    assert ModelChoice("c", "live", None, True, False, 10).label == \
+        "live · step 10 · ppl - (training)"
 
 
 def test_cli_defaults_match_the_sampler() -> None:

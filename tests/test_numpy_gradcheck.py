@@ -16,9 +16,13 @@ def test_every_parameter_within_tolerance(capsys: pytest.CaptureFixture[str]) ->
     assert main(["gradcheck", "--engine", "numpy", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     s = GradcheckSetup()
-    names = param_shapes(ModelConfig(embed_dim=s.embed, hidden_dim=s.hidden, layers=s.layers),
-                         s.vocab)
-    assert set(report["params"]) == set(names)  # all 11 tensors of a 2-layer model
+    names = set(param_shapes(ModelConfig(embed_dim=s.embed, hidden_dim=s.hidden,
+                                         layers=s.layers), s.vocab))
+    adaptive = set(param_shapes(ModelConfig(embed_dim=s.embed, hidden_dim=s.hidden,
+                                            layers=s.layers, softmax="adaptive",
+                                            cutoffs=list(s.cutoffs)), 9))
+    assert len(names) == 11 and len(adaptive) == 15  # a 2-layer model; 2 tails of 2 tensors
+    assert set(report["params"]) == names | {f"{n} (adaptive)" for n in adaptive}
     assert report["max_rel_error"] <= 1e-6
     assert report["max_rel_error"] == max(report["params"].values())
     assert report["ok"] and report["engine"] == "numpy"

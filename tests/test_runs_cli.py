@@ -75,7 +75,8 @@ def test_tiny_run_end_to_end(engine: str) -> None:
     assert run.best_test_ppl == min(r["test_ppl"] for r in evaluated) < 2000
     assert len(store.latest_samples(run.id)) == 4
     watch = tangtui("watch", run.id).stdout
-    assert "test ppl" in watch and watch.rstrip().endswith("finished at step 12")
+    assert "held-out ppl" in watch and "per poem" in watch
+    assert watch.rstrip().endswith("finished at step 12")
     assert (store.run_dir(run.id) / "checkpoints" / "step-00000012" / "meta.json").is_file()
 
 

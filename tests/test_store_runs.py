@@ -236,3 +236,35 @@ def test_readers_read_while_a_writer_writes(tangtui_home: Path) -> None:
             break
     assert proc.wait(timeout=30) == 0 and proc.stdout.read().strip() == "done"
     assert seen == 300 and reads > 3
+
+
+def test_a_store_from_before_the_per_poem_figure_is_migrated(tmp_path: Path) -> None:
+    """Old evals held the stream figure in test_ppl: it moves to stream_ppl, nothing is lost,
+    and no old figure passes for a per-poem one."""
+    import sqlite3
+
+    db = sqlite3.connect(tmp_path / "tangtui.db")
+    db.executescript("""
+        CREATE TABLE runs (id TEXT PRIMARY KEY, name TEXT UNIQUE, engine TEXT NOT NULL,
+            status TEXT NOT NULL, reason TEXT, pid INTEGER, host TEXT, heartbeat REAL,
+            created TEXT NOT NULL, started TEXT, ended TEXT, config TEXT NOT NULL,
+            step INTEGER NOT NULL DEFAULT 0, epoch INTEGER NOT NULL DEFAULT 0,
+            total_steps INTEGER, tokens_per_s REAL, eta_s REAL, device TEXT,
+            best_test_ppl REAL, best_step INTEGER, checkpoint_step INTEGER,
+            attempt INTEGER NOT NULL DEFAULT 0, info TEXT NOT NULL DEFAULT '{}');
+        CREATE TABLE evals (run_id TEXT NOT NULL, step INTEGER NOT NULL,
+            epoch INTEGER NOT NULL, test_loss REAL, test_ppl REAL, tokens INTEGER,
+            time REAL NOT NULL, PRIMARY KEY (run_id, step)) WITHOUT ROWID;
+        INSERT INTO runs (id, name, engine, status, created, config, best_test_ppl, best_step)
+            VALUES ('20250101-000000-abcd', 'old', 'numpy', 'finished', '2025-01-01', '{}',
+                    145.4, 4000);
+        INSERT INTO evals VALUES ('20250101-000000-abcd', 4000, 1, 4.98, 145.4, 1000, 0.0);
+    """)
+    db.commit()
+    db.close()
+    store = Store(tmp_path)
+    (ev,) = store.evals("20250101-000000-abcd")
+    assert ev.stream_ppl == 145.4 and ev.stream_loss == 4.98 and ev.test_ppl is None
+    assert store.get_run("old").best_test_ppl is None
+    Store(tmp_path)  # opening again changes nothing
+    assert store.evals("20250101-000000-abcd")[0].stream_ppl == 145.4

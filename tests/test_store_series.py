@@ -102,5 +102,5 @@ def test_history_rows_join_evaluations_and_read_the_tail(tmp_path) -> None:
         evals = store.history_rows(rid, evals_only=True, tail=2)
         assert [(r[0], r[2] is not None) for r in evals] == [(1000, True), (1001, False)]
         assert store.history_rows(rid) == [
-            (h["step"], h["epoch"], h["train_loss"], h["test_loss"], h["test_ppl"], h["lr"],
-             h["tokens_per_s"]) for h in store.history(rid)]
+            (h["step"], h["epoch"], h["train_loss"], h["test_loss"], h["test_ppl"],
+             h["stream_ppl"], h["lr"], h["tokens_per_s"]) for h in store.history(rid)]

@@ -87,8 +87,8 @@ def test_numpy_engine_learns_and_samples(tmp_path: Path) -> None:  # torch: test
     samples: list = []
 
     class Rec(Hooks):
-        def on_eval(self, p, loss, ppl, tokens) -> None:
-            evals.append(ppl)
+        def on_eval(self, p, ev) -> None:
+            evals.append(ev.ppl)
 
         def on_samples(self, p, s) -> None:
             samples.append(s)

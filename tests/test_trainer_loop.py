@@ -31,8 +31,8 @@ class Record(Hooks):
     def on_log(self, p) -> None:
         self.logs.append((p.step, p.train_loss, p.lr))
 
-    def on_eval(self, p, loss, ppl, tokens) -> None:
-        self.evals.append((p.step, loss, ppl, tokens))
+    def on_eval(self, p, ev) -> None:
+        self.evals.append((p.step, ev.loss, ev.ppl, ev.tokens))
 
     def on_samples(self, p, samples) -> None:
         self.samples.append(samples)
@@ -55,7 +55,7 @@ def test_loss_decreases_and_perplexity_is_exp_of_mean_loss(tmp_path: Path) -> No
     first, last = rec.evals[0], rec.evals[-1]
     assert last[1] < first[1] - 0.5  # the held-out loss really falls
     for _, loss, ppl, tokens in rec.evals:
-        assert ppl == pytest.approx(math.exp(loss)) and tokens == trainer.data.test.n_tokens
+        assert ppl == pytest.approx(math.exp(loss)) and tokens == trainer.data.test_poems.n_tokens
     assert [s for s, *_ in rec.logs] == list(range(1, 76))
     assert result.best_test_ppl == pytest.approx(min(e[2] for e in rec.evals))
     assert [p for p, _ in rec.samples[-1]] == ["春", "月", "山", "风"]
@@ -212,7 +212,7 @@ def test_a_stop_during_evaluation_drops_it_and_saves_the_position(tmp_path: Path
         stop: threading.Event | None = None
 
         def _forward(self, key, epoch, i):
-            if key == "test" and self.stop is not None:
+            if key == "test_poems" and self.stop is not None:
                 self.stop.set()  # the user presses stop while the first test batch runs
             return super()._forward(key, epoch, i)
 

@@ -13,6 +13,7 @@ import numpy as np
 
 from engine.config import RunConfig
 from engine.corpus import Dataset, Vocab, make_batches
+from engine.corpus.batching import poem_eval_batches
 
 TEXT = ("春眠不觉晓处处闻啼鸟夜来风雨声花落知多少", "床前明月光疑是地上霜举头望明月低头思故乡",
         "白日依山尽黄河入海流欲穷千里目更上一层楼", "千山鸟飞绝万径人踪灭孤舟蓑笠翁独钓寒江雪",
@@ -25,7 +26,8 @@ def tiny_dataset(cfg: RunConfig, repeat: int = 6) -> Dataset:
     test = [vocab.encode(t) for t in TEXT[::2]]
     tc = cfg.train
     return Dataset(vocab, make_batches(train, tc.mode, tc.batch_size, tc.seq_len, tc.seed),
-                   make_batches(test, tc.mode, tc.batch_size, tc.seq_len, tc.seed), {})
+                   make_batches(test, "stream", tc.batch_size, tc.seq_len, tc.seed), {},
+                   poem_eval_batches(test))
 
 
 class BigramEngine:

@@ -52,6 +52,8 @@ class Batches:
         n = self.num_batches()
         if self.mode == "stream":
             return np.arange(n)
+        if self.seed < 0:  # evaluation batches: a fixed order
+            return np.arange(n)
         return np.random.default_rng((self.seed, epoch)).permutation(n)
 
     def window(self, epoch: int, i: int) -> tuple[int, int] | tuple[np.ndarray, int]:
@@ -86,6 +88,31 @@ def make_batches(
     if mode == "poem":
         return _poem(encoded, batch_size, seq_len, seed)
     raise ValueError(f"unknown batching mode {mode!r} (choose stream or poem)")
+
+
+def poem_eval_batches(encoded: list[np.ndarray], max_tokens: int = 8192) -> Batches:
+    """Every poem alone, for the headline perplexity: ``<bos> poem <eos>`` rows from a zero
+    state, grouped by length into batches of at most ``max_tokens`` padded tokens (one row at
+    least), none left out however long. ``mask`` (see :meth:`Batches.batch`) hides the padding;
+    ``<bos>`` is never a target and ``<eos>`` always is."""
+    lengths = np.array([len(p) + 2 for p in encoded], np.int64)
+    width = int(lengths.max()) if len(encoded) else 2
+    rows = np.full((len(encoded), width), PAD, np.int64)
+    for r, p in enumerate(encoded):
+        rows[r, 0] = BOS
+        rows[r, 1 : len(p) + 1] = p
+        rows[r, len(p) + 1] = EOS
+    by_len = np.argsort(lengths, kind="stable")
+    groups: list[np.ndarray] = []
+    start = 0
+    while start < len(by_len):  # rows sorted by length: the last row of a group is its widest
+        stop = start + 1
+        while stop < len(by_len) and (stop - start + 1) * lengths[by_len[stop]] <= max_tokens:
+            stop += 1
+        groups.append(by_len[start:stop])
+        start = stop
+    return Batches("poem", max(len(g) for g in groups) if groups else 1, width, seed=-1,
+                   rows=rows, lengths=lengths, groups=groups, n_tokens=int((lengths - 1).sum()))
 
 
 def _stream(encoded: list[np.ndarray], B: int, T: int) -> Batches:

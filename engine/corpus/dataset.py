@@ -7,8 +7,9 @@ from typing import Any
 
 import numpy as np
 
+from engine.adaptive import resolve_cutoffs
 from engine.config import RunConfig
-from engine.corpus.batching import Batches, make_batches
+from engine.corpus.batching import Batches, make_batches, poem_eval_batches
 from engine.corpus.loader import CorpusError, load_corpus
 from engine.corpus.model import Corpus
 from engine.corpus.split import split_poems
@@ -19,8 +20,9 @@ from engine.corpus.vocab import Vocab
 class Dataset:
     vocab: Vocab
     train: Batches
-    test: Batches
+    test: Batches  # the held-out poems joined into streams: the second, "stream" figure
     info: dict[str, Any] = field(default_factory=dict)
+    test_poems: Batches | None = None  # each held-out poem alone: the headline figure
 
 
 def build_dataset(config: RunConfig, corpus: Corpus | None = None,
@@ -42,22 +44,28 @@ def build_dataset(config: RunConfig, corpus: Corpus | None = None,
     vocab = vocab or Vocab.build((p.text for p in train), cc.min_freq, cc.max_vocab)
     enc_train = [vocab.encode(p.text) for p in train]
     enc_test = [vocab.encode(p.text) for p in test]
+    counts = np.bincount(np.concatenate(enc_train), minlength=len(vocab)) if enc_train else \
+        np.zeros(len(vocab), np.int64)
+    counts[2] += len(enc_train)  # every poem ends with <eos>
+    resolve_cutoffs(config.model, counts)  # the adaptive softmax's clusters, unless given
     train_b = make_batches(enc_train, tc.mode, tc.batch_size, tc.seq_len, tc.seed)
-    test_b = make_batches(enc_test, tc.mode, tc.batch_size, tc.seq_len, tc.seed)
+    test_b = make_batches(enc_test, "stream", tc.batch_size, tc.seq_len if tc.mode == "stream"
+                          else 64, tc.seed)
+    test_poems = poem_eval_batches(enc_test)
     unk = sum(int((e == 3).sum()) for e in enc_test)
     info = {
         "script": corpus.script,
         "train_poems": len(train),
         "test_poems": len(test),
         "train_tokens": train_b.n_tokens,
-        "test_tokens": test_b.n_tokens,
+        "test_tokens": test_poems.n_tokens,
         "train_batches": train_b.num_batches(),
         "vocab_size": len(vocab),
         "dropped_too_long": train_b.dropped + test_b.dropped,
         "test_unk_rate": unk / max(1, sum(len(e) for e in enc_test)),
         "cleaning": corpus.cleaning,
     }
-    return Dataset(vocab, train_b, test_b, info)
+    return Dataset(vocab, train_b, test_b, info, test_poems)
 
 
 def encode_many(vocab: Vocab, texts: list[str]) -> list[np.ndarray]:

@@ -45,13 +45,21 @@ class NumpyEngine:
 
     name: ClassVar[str] = "numpy"
 
-    def __init__(self, config: RunConfig, vocab_size: int) -> None:
+    def __init__(self, config: RunConfig, vocab_size: int,
+                 weights: dict[str, np.ndarray] | None = None) -> None:
+        """Fresh weights from ``model.init``, or ``weights`` (a checkpoint's) without drawing
+        any; the optimizer's state is built on first use, so inference never pays for it."""
         self.config = config
         self.vocab_size = vocab_size
         self.dtype = numpy_dtype(config.train.precision)
-        self.params = init_params(config.model, vocab_size, config.train.seed, self.dtype)
+        if weights is None:
+            self.params = init_params(config.model, vocab_size, config.train.seed, self.dtype)
+        else:
+            self.params = {k: np.empty(s, self.dtype)
+                           for k, s in param_shapes(config.model, vocab_size).items()}
+            self.load_state_dict(weights)
         self.model = LanguageModel(config.model.layers, self.dtype)
-        self.optimizer = Optimizer(config.optim, self.params)
+        self._optimizer: Optimizer | None = None
         self.rng = np.random.default_rng([config.train.seed, 1])  # dropout only
         self.grads: dict[str, np.ndarray] = {}  # gradient of the summed loss; while accumulated
         self.accumulated = 0  # batches added to ``grads`` since the last update
@@ -61,6 +69,12 @@ class NumpyEngine:
         self._carry: dict[str, State | None] = {}  # stream mode: state between windows
         self._loss_sum = 0.0
         self._loss_count = 0
+
+    @property
+    def optimizer(self) -> Optimizer:
+        if self._optimizer is None:
+            self._optimizer = Optimizer(self.config.optim, self.params)
+        return self._optimizer
 
     # -- training -------------------------------------------------------------------------
     def bind(self, key: str, batches: Batches) -> None:

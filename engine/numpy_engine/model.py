@@ -9,7 +9,10 @@ With tokens x (B, T), targets y (B, T) and an optional mask m (B, T) (1 on real 
     L     = sum_{b,t} m_bt * -log p_t[y_bt] / sum m  (mean over counted tokens)
 
 and the fused softmax cross-entropy gradient dL/ds_t = (p_t - onehot(y_t)) * m / sum m, computed
-in place over the logits buffer. Parameters and gradients are dicts under PyTorch's names.
+in place over the logits buffer. With the adaptive softmax (weights ``tail.*`` present) the head
+and softmax are those of :mod:`engine.numpy_engine.adaptive` instead, and inference returns the
+exact log-probabilities of the full distribution in place of logits. Parameters and gradients
+are dicts under PyTorch's names.
 
 One forward may be in flight at a time: caches are views of per-model scratch memory, valid
 until the next call to :meth:`LanguageModel.forward`.
@@ -22,6 +25,12 @@ from typing import Any
 
 import numpy as np
 
+from engine.numpy_engine.adaptive import (
+    adaptive_backward,
+    adaptive_forward,
+    adaptive_log_prob,
+    is_adaptive,
+)
 from engine.numpy_engine.lstm import RowInput, lstm_backward, lstm_forward, lstm_step
 from engine.numpy_engine.workspace import Workspace
 from engine.numpy_engine.xent import xent_backward, xent_forward
@@ -101,34 +110,41 @@ class LanguageModel:
         """
         top, new_state, cache = self._layers(params, x, state, dropout, rng)
         N = top.shape[0]
-        W, b = params["head.weight"], params["head.bias"]
-        Z = self.ws.get("logits", (N, W.shape[0]))  # (T*B, V) logits, then exp, then dL/ds
-        np.matmul(top, W.T, out=Z)
-        Z += b
-        y_flat = np.ascontiguousarray(y.T).reshape(-1)  # (T*B,) time-major like Z
+        y_flat = np.ascontiguousarray(y.T).reshape(-1)  # (T*B,) time-major like top
         w = None if mask is None else np.ascontiguousarray(mask.T, self.dtype).reshape(-1)
-        nll, sums = xent_forward(Z, y_flat)  # Z <- exp(Z - max), in place
+        if is_adaptive(params):
+            nll, cache["adaptive"] = adaptive_forward(params, top, y_flat, w, self.ws)
+        else:
+            W, b = params["head.weight"], params["head.bias"]
+            Z = self.ws.get("logits", (N, W.shape[0]))  # (T*B, V) logits, then exp, then dL/ds
+            np.matmul(top, W.T, out=Z)
+            Z += b
+            nll, sums = xent_forward(Z, y_flat)  # Z <- exp(Z - max), in place
+            cache.update(Z=Z, sums=sums)
         if w is None:
             loss_sum, count = float(nll.sum()), float(N)
         else:
             loss_sum, count = float(nll @ w), float(w.sum(dtype=np.float64))
-        cache.update(params=params, top=top, Z=Z, sums=sums, y=y_flat, w=w, count=count)
+        cache.update(params=params, top=top, y=y_flat, w=w, count=count)
         out = Output(loss_sum / max(count, 1.0), loss_sum, count, new_state)
         return out, cache
 
     def backward(self, dout: float, cache: dict[str, Any]) -> dict[str, np.ndarray]:
         """Gradients of ``dout * loss`` for every parameter (a dict with the params' keys)."""
-        caches = cache["layers"]
-        Z, sums, w, top = cache["Z"], cache["sums"], cache["w"], cache["top"]
-        xent_backward(Z, sums, cache["y"], w, dout / max(cache["count"], 1.0))  # Z <- dL/ds
-        W = cache["params"]["head.weight"]
-        grads: dict[str, np.ndarray] = {}
-        grads["head.weight"] = Z.T @ top  # (V, H)
-        ones = self.ws.get("ones", (Z.shape[0],))
-        ones.fill(1.0)
-        grads["head.bias"] = ones @ Z  # (V,) column sums, as a (threaded) BLAS gemv
+        caches, w, top = cache["layers"], cache["w"], cache["top"]
+        scale = dout / max(cache["count"], 1.0)
         T, B = cache["T"], cache["B"]
-        dhs = (Z @ W).reshape(T, B, -1)  # (T, B, H)
+        if "adaptive" in cache:
+            grads, dtop = adaptive_backward(cache["params"], cache["adaptive"], w, scale)
+            dhs = dtop.reshape(T, B, -1)  # (T, B, H)
+        else:
+            Z = cache["Z"]
+            xent_backward(Z, cache["sums"], cache["y"], w, scale)  # Z <- dL/ds
+            grads = {"head.weight": Z.T @ top}  # (V, H)
+            ones = self.ws.get("ones", (Z.shape[0],))
+            ones.fill(1.0)
+            grads["head.bias"] = ones @ Z  # (V,) column sums, as a (threaded) BLAS gemv
+            dhs = (Z @ cache["params"]["head.weight"]).reshape(T, B, -1)  # (T, B, H)
         for k in reversed(range(len(caches))):
             keep = cache["masks"][k]
             if keep is not None:
@@ -150,7 +166,7 @@ class LanguageModel:
     ) -> tuple[np.ndarray, State]:
         """Logits (B, T, V) for tokens x (B, T) without dropout, and the final state."""
         top, new_state, cache = self._layers(params, x, state, 0.0, None)
-        Z = top @ params["head.weight"].T + params["head.bias"]  # (T*B, V)
+        Z = output_logits(params, top)  # (T*B, V)
         return Z.reshape(cache["T"], cache["B"], -1).transpose(1, 0, 2).copy(), new_state
 
 
@@ -164,4 +180,11 @@ def step(
         h, c = lstm_step(inp, h, c, layer_params(params, k))
         new_state.append((h, c))
         inp = h
-    return inp @ params["head.weight"].T + params["head.bias"], new_state
+    return output_logits(params, inp), new_state
+
+
+def output_logits(params: dict[str, np.ndarray], h: np.ndarray) -> np.ndarray:
+    """Logits (N, V) of the full softmax, or the adaptive softmax's exact log-probabilities."""
+    if is_adaptive(params):
+        return adaptive_log_prob(params, h)
+    return h @ params["head.weight"].T + params["head.bias"]

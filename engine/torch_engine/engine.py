@@ -21,7 +21,6 @@ from typing import Any, ClassVar
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from engine.base import carry_from_arrays, carry_to_arrays
 from engine.checkpoint import CheckpointError
@@ -30,7 +29,7 @@ from engine.corpus.batching import BOS, PAD, Batches
 from engine.init import init_params
 from engine.torch_engine.data import DeviceBatches
 from engine.torch_engine.device import resolve_placement
-from engine.torch_engine.model import HiddenState, LSTMLanguageModel
+from engine.torch_engine.model import HiddenState, LSTMLanguageModel, canonical_name
 from engine.torch_engine.optim import build_optimizer, export_state, import_state
 
 State = list[tuple[np.ndarray, np.ndarray]]  # per layer (h, c), each (B, H), as for NumPy
@@ -39,7 +38,8 @@ State = list[tuple[np.ndarray, np.ndarray]]  # per layer (h, c), each (B, H), as
 class TorchEngine:
     name: ClassVar[str] = "torch"
 
-    def __init__(self, config: RunConfig, vocab_size: int) -> None:
+    def __init__(self, config: RunConfig, vocab_size: int,
+                 weights: dict[str, np.ndarray] | None = None) -> None:
         self.config = config
         self.vocab_size = vocab_size
         self.placement = resolve_placement(config.train.device, config.train.precision)
@@ -48,9 +48,10 @@ class TorchEngine:
         self.model = LSTMLanguageModel(config.model, vocab_size).to(
             device=self.device, dtype=self.placement.dtype)
         np_dtype = np.float64 if self.placement.dtype == torch.float64 else np.float32
-        self.load_state_dict(init_params(config.model, vocab_size, config.train.seed, np_dtype))
+        self.load_state_dict(weights if weights is not None else
+                             init_params(config.model, vocab_size, config.train.seed, np_dtype))
         named = list(self.model.named_parameters())
-        self._names = [n for n, _ in named]
+        self._names = [canonical_name(n) for n, _ in named]
         self._params = [p for _, p in named]
         self.optimizer = build_optimizer(config.optim, self._params)
         self._forward = torch.compile(self.model) if config.train.compile else self.model
@@ -83,9 +84,8 @@ class TorchEngine:
         if state is None:
             state = self.model.zero_state(x.shape[0])
         with self.placement.autocast():
-            logits, state = self._forward(x, state)  # (B, T, V)
-            loss = F.cross_entropy(logits.reshape(-1, self.vocab_size), y.reshape(-1),
-                                   ignore_index=ignore, reduction="sum")
+            feats, state = self._forward(x, state)  # (B, T, H)
+            loss = self.model.loss_sum(feats, y, ignore)
         return loss, count, state
 
     def train_batch(self, key: str, epoch: int, i: int) -> None:
@@ -190,7 +190,8 @@ class TorchEngine:
         c = torch.from_numpy(np.stack([s[1] for s in state])).to(dev, dtype)  # (L, B, H)
         x = torch.as_tensor(np.asarray(tokens, np.int64)).to(dev)[:, None]  # (B, 1)
         with self.placement.autocast():
-            logits, (h, c) = self.model(x, (h, c))  # (B, 1, V)
+            feats, (h, c) = self.model(x, (h, c))  # (B, 1, H)
+            logits = self.model.log_probs(feats)  # (B, 1, V)
         self.model.train(was_training)
         out = logits[:, 0].double().cpu().numpy()  # (B, V)
         h_np, c_np = h.to(dtype).cpu().numpy(), c.to(dtype).cpu().numpy()  # bf16 -> fp32
@@ -198,10 +199,11 @@ class TorchEngine:
 
     # -------------------------------------------------------------- state i/o
     def state_dict(self) -> dict[str, np.ndarray]:
-        return {n: p.detach().cpu().numpy().copy() for n, p in self.model.named_parameters()}
+        return {canonical_name(n): p.detach().cpu().numpy().copy()
+                for n, p in self.model.named_parameters()}
 
     def load_state_dict(self, tensors: dict[str, np.ndarray]) -> None:
-        own = dict(self.model.named_parameters())
+        own = {canonical_name(n): p for n, p in self.model.named_parameters()}
         missing, extra = sorted(own.keys() - tensors.keys()), sorted(tensors.keys() - own.keys())
         if missing or extra:
             raise CheckpointError(f"weights do not fit this model: missing {missing or '-'}, "

@@ -30,9 +30,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--engine", choices=["numpy", "torch"], default="numpy",
                    help="the loop under test (default numpy)")
-    p.add_argument("--vs", choices=["torch", "bare", "numpy", "none"], default=None,
+    p.add_argument("--vs", choices=["torch", "bare", "numpy", "full", "none"], default=None,
                    help="the loop to compare with: torch (engine), bare (plain PyTorch loop), "
-                   "numpy, or none (default: bare for torch, torch for numpy)")
+                   "numpy, full (the same engine with the full softmax; needs --softmax adaptive) "
+                   "or none (default: bare for torch, torch for numpy)")
     p.add_argument("--device", default="auto",
                    help="torch device: auto, cpu, cuda, cuda:N, mps (auto is cpu next to numpy)")
     p.add_argument("--precision", choices=["fp32", "fp64", "tf32", "bf16"], default="fp32",
@@ -43,6 +44,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batch", type=_count, default=128, help="batch size B (128)")
     p.add_argument("--seq-len", type=_count, default=125, help="window length T (125)")
     p.add_argument("--vocab", type=_count, default=7500, help="vocabulary size V (7500)")
+    p.add_argument("--softmax", choices=["full", "adaptive"], default="full",
+                   help="output layer (full); with adaptive, --vs full races the same engine "
+                   "with the full softmax")
     p.add_argument("--optim", default="adam", help="engine optimizer (adam; the bare loop: Adam)")
     p.add_argument("--compile", action="store_true", help="torch.compile the torch engine")
     p.add_argument("--steps", type=_count, default=None,
@@ -66,7 +70,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     cfg = BenchConfig(
         engine=args.engine, vs=args.vs or "auto", device=args.device, precision=args.precision,
         embed=args.embed, hidden=args.hidden, layers=args.layers, batch=args.batch,
-        seq_len=args.seq_len, vocab=args.vocab, optim=args.optim, compile=args.compile,
+        seq_len=args.seq_len, vocab=args.vocab, softmax=args.softmax, optim=args.optim,
+        compile=args.compile,
         steps=args.steps or 0, warmup=args.warmup or 0, rounds=args.rounds,
     )
     progress = None if args.json else (lambda msg: print(f"  {msg}", file=sys.stderr))
@@ -86,7 +91,8 @@ def _format(report: dict[str, Any]) -> str:
     torch_v = f", torch {m['torch']} ({m['torch_threads']} threads)" if "torch" in m else ""
     lines = [
         f"bench  E={c['embed']} H={c['hidden']} layers={c['layers']} B={c['batch']} "
-        f"T={c['seq_len']} V={c['vocab']} {report['precision']} {c['optim']}  "
+        f"T={c['seq_len']} V={c['vocab']} {report['precision']} {c['optim']} "
+        f"{c['softmax']} softmax  "
         f"{c['steps']} steps after {c['warmup']}",
         f"on {where}, {m['cpu_count']} CPUs{torch_v}",
         f"{'loop':<8}{'tokens/s':>12}{'ms/step':>11}   per round",

@@ -14,13 +14,14 @@ TEMPERATURE, TOP_K, TOP_P, PENALTY = 0.8, 0, 0.95, 1.0
 def register(sub: Any) -> None:
     p = sub.add_parser(
         "generate", help="compose poems",
-        description="Compose poems with a trained model: the given run, else the newest "
-        "finished run, else the bundled starter model. Strict forms (wujue 五言绝句, qijue "
-        "七言绝句, wulv 五言律诗, qilv 七言律诗) always have the right number of lines and "
-        "characters, ，after odd lines and 。after even ones. Traditional or simplified input "
-        "is converted to the model's script.")
+        description="Compose poems with a trained model: the given run (or `starter`, the "
+        "bundled model), else the best model available: the lowest per-poem held-out perplexity "
+        "among the starter and the finished runs trained on the whole corpus. Strict forms "
+        "(wujue 五言绝句, qijue 七言绝句, wulv 五言律诗, qilv 七言律诗) always have the right "
+        "number of lines and characters, ，after odd lines and 。after even ones. Traditional "
+        "or simplified input is converted to the model's script.")
     p.add_argument("--run", metavar="RUN",
-                   help="run id, name or unique id prefix, or a checkpoint directory")
+                   help="run id, name or unique id prefix, `starter`, or a checkpoint directory")
     p.add_argument("--start", default="", metavar="TEXT", help="the poem begins with these")
     p.add_argument("--prefix", default="", metavar="TEXT",
                    help="意境: text fed to the model first to set the mood; never printed")
@@ -42,6 +43,9 @@ def register(sub: Any) -> None:
     p.add_argument("--seed", type=int, metavar="S",
                    help="poem i uses seed S+i, so a seed reproduces its poems (default random)")
     p.add_argument("--n", type=int, default=1, metavar="N", help="number of poems (default 1)")
+    p.add_argument("--best-of", type=int, default=1, metavar="N",
+                   help="sample N candidates of each poem in one batch and keep the one of "
+                   "highest mean log-probability per character, which is shown (default 1)")
     p.add_argument("--engine", choices=("numpy", "torch"), default="numpy",
                    help="engine that runs the model; same seed, same poem (default numpy)")
     p.add_argument("--candidates", type=int, default=0, metavar="K",
@@ -68,14 +72,17 @@ def cmd_generate(args: argparse.Namespace) -> int:
                         repetition_penalty=args.repetition_penalty)
     req = PoemRequest(form=args.form, start=args.start, prefix=args.prefix,
                       acrostic=args.acrostic, rhyme=args.rhyme, sampling=sampling)
-    poems = poet.generate(req, n=args.n, seed=args.seed, candidates=args.candidates)
+    poems = poet.generate(req, n=args.n, seed=args.seed, candidates=args.candidates,
+                          best_of=args.best_of)
     if args.json:
         print_json([p.to_json() for p in poems])
         return 0
     for i, poem in enumerate(poems):
         if i:
             print()
-        print(f"# {label} · {args.engine} · seed {poem.seed}", file=sys.stderr)
+        best = f" · best of {poem.best_of}" if poem.best_of > 1 else ""
+        print(f"# {label} · {args.engine} · seed {poem.seed}{best} · mean log p "
+              f"{poem.score:.2f}/char", file=sys.stderr)
         print("\n".join(poem.lines))
         for row in poem.candidates or []:
             top = "  ".join(f"{c['char']} {c['prob']:6.1%}" for c in row["top"])

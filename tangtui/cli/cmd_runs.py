@@ -70,7 +70,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
     if not runs:
         print("no runs yet (start one with `tangtui train --preset tiny`)")
         return 0
-    rows = [("ID", "NAME", "ENGINE", "STATUS", "PID", "STEP", "BEST PPL", "CREATED")]
+    rows = [("ID", "NAME", "ENGINE", "STATUS", "PID", "STEP", "PPL/POEM", "CREATED")]
     for r in runs:
         step = f"{r.step:,}" + (f"/{r.total_steps:,}" if r.total_steps else "")
         pid = str(r.pid) if r.pid and r.liveness() == "alive" else "-"
@@ -104,10 +104,10 @@ _INF = float("inf")
 
 def _json_row(r: tuple[Any, ...]) -> str:
     """One history row as a JSON object (the keys of ``tangtui metrics --json``; epoch from 1)."""
-    step, epoch, train, test, ppl, lr, tps = r
+    step, epoch, train, test, ppl, stream, lr, tps = r
     return (f'  {{"step": {step}, "epoch": {epoch + 1}, "train_loss": {_num(train)}, '
-            f'"test_loss": {_num(test)}, "test_ppl": {_num(ppl)}, "lr": {_num(lr)}, '
-            f'"tokens_per_s": {_num(tps)}}}')
+            f'"test_loss": {_num(test)}, "test_ppl": {_num(ppl)}, "stream_ppl": {_num(stream)}, '
+            f'"lr": {_num(lr)}, "tokens_per_s": {_num(tps)}}}')
 
 
 def cmd_metrics(args: argparse.Namespace) -> int:
@@ -121,11 +121,15 @@ def cmd_metrics(args: argparse.Namespace) -> int:
         body = ",\n".join(_json_row(r) for r in rows)
         out.write("[\n" + body + ("\n" if rows else "") + "]\n")
         return 0
-    lines = [f"{'STEP':>8} {'EPOCH':>5} {'TRAIN LOSS':>10} {'TEST LOSS':>9} {'TEST PPL':>9} "
-             f"{'LR':>9}"]
-    for step, epoch, train, test, ppl, lr, _ in rows:
+    lines = [f"{'STEP':>8} {'EPOCH':>5} {'TRAIN LOSS':>10} {'TEST LOSS':>9} {'PPL/POEM':>9} "
+             f"{'STREAM PPL':>10} {'LR':>9}"]
+    for step, epoch, train, test, ppl, stream, lr, _ in rows:
         lines.append(f"{step:>8} {epoch + 1:>5} {_fmt(train, '.4f'):>10} "
-                     f"{_fmt(test, '.4f'):>9} {_fmt(ppl, '.2f'):>9} {_fmt(lr, '.3g'):>9}")
+                     f"{_fmt(test, '.4f'):>9} {_fmt(ppl, '.2f'):>9} {_fmt(stream, '.2f'):>10} "
+                     f"{_fmt(lr, '.3g'):>9}")
+    if rows:
+        lines.append("PPL/POEM: each held-out poem scored alone from a zero state (the "
+                     "headline); STREAM PPL: the poems joined, state carried")
     out.write("\n".join(lines) + "\n")
     return 0
 

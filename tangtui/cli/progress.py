@@ -56,11 +56,12 @@ class ProgressBar:
     def on_log(self, p: Any) -> None:
         self.loss, self.tps = p.train_loss, p.tokens_per_s
 
-    def on_eval(self, p: Any, loss: float, test_ppl: float, tokens: int) -> None:
-        self.test_ppl = test_ppl
+    def on_eval(self, p: Any, ev: Any) -> None:
+        self.test_ppl = ev.ppl
         train = f"train loss {self.loss:.4f}  " if self.loss is not None else ""
-        self._print(f"step {p.step:,}: {train}test loss {loss:.4f}  test ppl {test_ppl:.2f}"
-                    f"  (best {p.best_test_ppl:.2f})")
+        stream = f"  stream ppl {ev.stream_ppl:.2f}" if ev.stream_ppl is not None else ""
+        self._print(f"step {p.step:,}: {train}held-out ppl {ev.ppl:.2f} per poem  (best "
+                    f"{p.best_test_ppl:.2f}){stream}")
 
     def on_samples(self, p: Any, samples: list[tuple[str, str]]) -> None:
         if self.tty:

@@ -54,10 +54,11 @@ def watch(store: Store, run_id: str, *, interval: float = 1.0, as_json: bool = F
         for e in store.evals(run_id, seen_eval):
             seen_eval = e.step
             best = e.test_ppl if best is None else min(best, e.test_ppl)
+            stream = f"  stream {e.stream_ppl:.2f}" if e.stream_ppl is not None else ""
             _emit({"type": "eval", "step": e.step, "epoch": e.epoch + 1, "test_loss": e.test_loss,
-                   "test_ppl": e.test_ppl, "best_test_ppl": best},
-                  f"eval    {e.step:>7,}  test loss {e.test_loss:.4f}  test ppl "
-                  f"{e.test_ppl:.2f}  (best {best:.2f})", as_json)
+                   "test_ppl": e.test_ppl, "stream_ppl": e.stream_ppl, "best_test_ppl": best},
+                  f"eval    {e.step:>7,}  held-out ppl {e.test_ppl:.2f} per poem  (best "
+                  f"{best:.2f}){stream}", as_json)
         latest = store.latest_samples(run_id) if samples else []
         if latest and latest[0].step > seen_sample:
             seen_sample = latest[0].step

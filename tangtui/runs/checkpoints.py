@@ -40,11 +40,16 @@ def load_retrying(locate: Callable[[], P], load: Callable[[P], T]) -> T:
 def find_checkpoint(ref: str | None = None) -> tuple[Path, str]:
     """(checkpoint directory, a label for people) for ``--run REF``.
 
-    ``REF`` is a run id, name or unique id prefix, or the path of a checkpoint directory.
-    Without it: the newest finished run that has a checkpoint, else the bundled starter model.
+    ``REF`` is a run id, name or unique id prefix, ``starter`` (the bundled model), or the path
+    of a checkpoint directory. Without it: the best model available (see
+    :func:`tangtui.runs.models.default_model`), the starter included.
     """
+    from engine.generate import starter_dir
+    from tangtui.runs.models import STARTER, all_choices, default_model
     from tangtui.runs.store import Store, StoreError
 
+    if ref == STARTER:
+        return starter_dir(), "starter model"
     if ref:
         as_path = Path(ref).expanduser()
         if is_complete(as_path):
@@ -56,13 +61,14 @@ def find_checkpoint(ref: str | None = None) -> tuple[Path, str]:
             raise TangtuiError(f"run {run.name} has no checkpoint yet: wait for its first one")
         return path, f"run {run.name}"
     try:
-        store = Store()
-        for run in store.list_runs():  # newest first
-            path = run_checkpoint(store.run_dir(run.id)) if run.status == "finished" else None
-            if path is not None:
-                return path, f"run {run.name}"
+        store: Store | None = Store()
     except StoreError:
-        pass  # no usable store: the starter model still works
-    from engine.generate import starter_dir
-
+        store = None  # no usable store: the starter model still works
+    choices = all_choices(store)
+    key = default_model(choices)
+    if key != STARTER and store is not None:
+        path = run_checkpoint(store.run_dir(key))
+        if path is not None:
+            choice = next(c for c in choices if c.key == key)
+            return path, f"run {choice.name} (the best model: {choice.label})"
     return starter_dir(), "starter model"

@@ -31,9 +31,10 @@ class HistoryMixin:
     def add_eval(self, run_id: str, row: EvalRow) -> None:
         """Insert an eval row and keep ``runs.best_test_ppl``/``best_step`` up to date."""
         with self._tx() as db:
-            db.execute("INSERT OR REPLACE INTO evals VALUES (?, ?, ?, ?, ?, ?, ?)",
+            db.execute("INSERT OR REPLACE INTO evals (run_id, step, epoch, test_loss, test_ppl, "
+                       "tokens, time, stream_loss, stream_ppl) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                        (run_id, row.step, row.epoch, row.test_loss, row.test_ppl, row.tokens,
-                        row.time))
+                        row.time, row.stream_loss, row.stream_ppl))
             _refresh_best(db, run_id)
 
     def add_samples(self, run_id: str, step: int, samples: Iterable[tuple[str, str]]) -> None:
@@ -59,8 +60,9 @@ class HistoryMixin:
         return [MetricRow(*r) for r in rows]
 
     def evals(self, run_id: str, since: int = -1) -> list[EvalRow]:
-        rows = self._query("SELECT step, epoch, test_loss, test_ppl, tokens, time FROM evals "
-                           "WHERE run_id = ? AND step > ? ORDER BY step", (run_id, since))
+        rows = self._query("SELECT step, epoch, test_loss, test_ppl, tokens, time, stream_loss, "
+                           "stream_ppl FROM evals WHERE run_id = ? AND step > ? ORDER BY step",
+                           (run_id, since))
         return [EvalRow(*r) for r in rows]
 
     def history(self, run_id: str, since: int = -1) -> list[dict[str, Any]]:
@@ -68,13 +70,15 @@ class HistoryMixin:
         merged: dict[int, dict[str, Any]] = {}
         for m in self.metrics(run_id, since):
             merged[m.step] = {"step": m.step, "epoch": m.epoch, "train_loss": m.train_loss,
-                              "test_loss": None, "test_ppl": None, "lr": m.lr,
+                              "test_loss": None, "test_ppl": None, "stream_ppl": None,
+                              "lr": m.lr,
                               "tokens_per_s": m.tokens_per_s}
         for e in self.evals(run_id, since):
             row = merged.setdefault(e.step, {"step": e.step, "epoch": e.epoch,
                                              "train_loss": None, "lr": None,
                                              "tokens_per_s": None})
             row["test_loss"], row["test_ppl"] = e.test_loss, e.test_ppl
+            row["stream_ppl"] = e.stream_ppl
         return [merged[s] for s in sorted(merged)]
 
     def latest_samples(self, run_id: str) -> list[Sample]:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from engine.evaluation import Evaluation
 from engine.trainer import Hooks, Progress
 from tangtui.runs.store import EvalRow, MetricRow, Store
 
@@ -38,10 +39,10 @@ class StoreHooks(Hooks):
                               heartbeat=time.time())
         self._each("on_log", p)
 
-    def on_eval(self, p: Progress, loss: float, ppl: float, tokens: int) -> None:
-        self.store.add_eval(self.run_id, EvalRow(p.step, p.epoch, loss, ppl, tokens,
-                                                 time.time()))
-        self._each("on_eval", p, loss, ppl, tokens)
+    def on_eval(self, p: Progress, ev: Evaluation) -> None:
+        self.store.add_eval(self.run_id, EvalRow(p.step, p.epoch, ev.loss, ev.ppl, ev.tokens,
+                                                 time.time(), ev.stream_loss, ev.stream_ppl))
+        self._each("on_eval", p, ev)
 
     def on_samples(self, p: Progress, samples: list[tuple[str, str]]) -> None:
         self.store.add_samples(self.run_id, p.step, samples)
@@ -71,9 +72,10 @@ class LogHooks(Hooks):
         print(f"run {self.run_id}: training from step {p.step} of {p.total_steps} "
               f"(epoch {p.epoch}, batch {p.batch} of {p.batches_per_epoch})", flush=True)
 
-    def on_eval(self, p: Progress, loss: float, ppl: float, tokens: int) -> None:
-        print(f"step {p.step}: test loss {loss:.4f} ppl {ppl:.2f} (best "
-              f"{p.best_test_ppl:.2f})", flush=True)
+    def on_eval(self, p: Progress, ev: Evaluation) -> None:
+        stream = f", stream {ev.stream_ppl:.2f}" if ev.stream_ppl is not None else ""
+        print(f"step {p.step}: held-out ppl {ev.ppl:.2f} per poem (loss {ev.loss:.4f}; best "
+              f"{p.best_test_ppl:.2f}){stream}", flush=True)
 
     def on_samples(self, p: Progress, samples: list[tuple[str, str]]) -> None:
         for _, text in samples:

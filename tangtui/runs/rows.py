@@ -122,10 +122,12 @@ class MetricRow:
 class EvalRow:
     step: int
     epoch: int
-    test_loss: float  # mean per-token loss on the held-out split (nats)
-    test_ppl: float  # exp(test_loss), per character
+    test_loss: float  # mean per-character loss, each held-out poem alone from a zero state
+    test_ppl: float  # exp(test_loss): the headline perplexity
     tokens: int
     time: float
+    stream_loss: float | None = None  # the same over the held-out poems joined into a stream
+    stream_ppl: float | None = None
 
 
 @dataclass

@@ -206,11 +206,12 @@ class SeriesMixin:
 
     def history_rows(self, run_id: str, evals_only: bool = False,
                      tail: int | None = None) -> list[tuple[Any, ...]]:
-        """``tangtui metrics`` rows: (step, epoch, train_loss, test_loss, test_ppl, lr,
-        tokens_per_s) by step, each train row with the evaluation at its step (an evaluation
+        """``tangtui metrics`` rows: (step, epoch, train_loss, test_loss, test_ppl, stream_ppl,
+        lr, tokens_per_s) by step, each train row with the evaluation at its step (an evaluation
         without a train row stands alone); ``tail`` reads only the end of the index."""
         evals = {r[0]: r for r in self._query(
-            "SELECT step, epoch, test_loss, test_ppl FROM evals WHERE run_id = ?", (run_id,))}
+            "SELECT step, epoch, test_loss, test_ppl, stream_ppl FROM evals WHERE run_id = ?",
+            (run_id,))}
         if evals_only:
             steps = sorted(evals)[-tail:] if tail else sorted(evals)
             train = {r[0]: r for r in self._query(
@@ -234,6 +235,7 @@ class SeriesMixin:
 def _merge(train: tuple[Any, ...] | None, ev: tuple[Any, ...] | None) -> tuple[Any, ...]:
     if train is None:
         assert ev is not None
-        return (ev[0], ev[1], None, ev[2], ev[3], None, None)
+        return (ev[0], ev[1], None, ev[2], ev[3], ev[4], None, None)
     step, epoch, loss, lr, tps = train
-    return (step, epoch, loss, ev[2] if ev else None, ev[3] if ev else None, lr, tps)
+    test, ppl, stream = ev[2:5] if ev else (None, None, None)
+    return (step, epoch, loss, test, ppl, stream, lr, tps)

@@ -95,6 +95,7 @@ CREATE TABLE IF NOT EXISTS metrics (
 CREATE TABLE IF NOT EXISTS evals (
     run_id TEXT NOT NULL, step INTEGER NOT NULL, epoch INTEGER NOT NULL,
     test_loss REAL, test_ppl REAL, tokens INTEGER, time REAL NOT NULL,
+    stream_loss REAL, stream_ppl REAL,
     PRIMARY KEY (run_id, step)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS samples (
     run_id TEXT NOT NULL, step INTEGER NOT NULL, idx INTEGER NOT NULL,
@@ -126,6 +127,7 @@ class Store(HistoryMixin, PoemsMixin, SeriesMixin):
             self._db.execute("PRAGMA journal_mode = WAL")
             self._db.execute("PRAGMA synchronous = NORMAL")
             self._db.executescript(SCHEMA)
+            _migrate(self._db)
             install_blocks(self._db)
         except (OSError, sqlite3.Error) as exc:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
@@ -287,3 +289,31 @@ class Store(HistoryMixin, PoemsMixin, SeriesMixin):
             shutil.rmtree(self.run_dir(run.id), ignore_errors=True)
         finally:
             lock.release()
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    """Bring a store made by an earlier version up to date, in one transaction.
+
+    Before the stream columns existed, ``test_ppl`` held the stream figure: it moves to
+    ``stream_ppl`` and the per-poem headline stays empty (such runs never measured it), so no
+    old figure passes for a per-poem one.
+    """
+    def current() -> bool:
+        return "stream_ppl" in {row[1] for row in db.execute("PRAGMA table_info(evals)")}
+
+    if current():
+        return
+    db.execute("BEGIN IMMEDIATE")  # another process may be migrating: look again inside
+    try:
+        if current():
+            db.execute("COMMIT")
+            return
+        db.execute("ALTER TABLE evals ADD COLUMN stream_loss REAL")
+        db.execute("ALTER TABLE evals ADD COLUMN stream_ppl REAL")
+        db.execute("UPDATE evals SET stream_loss = test_loss, stream_ppl = test_ppl, "
+                   "test_loss = NULL, test_ppl = NULL")
+        db.execute("UPDATE runs SET best_test_ppl = NULL, best_step = NULL")
+        db.execute("COMMIT")
+    except sqlite3.Error:
+        db.execute("ROLLBACK")
+        raise

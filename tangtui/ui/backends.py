@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from tangtui.runs.rows import EvalRow, MetricRow, Run, Sample, SavedPoem
     from tangtui.runs.series import Curve
 
-STARTER = "starter"  # model key of the bundled starter model
+from tangtui.runs.models import STARTER  # model key of the bundled starter model
 
 
 class RunStore(Protocol):

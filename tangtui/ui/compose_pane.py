@@ -17,11 +17,11 @@ from textual.widgets import Button, Checkbox, Input, Label, OptionList, Select, 
 from tangtui.errors import TangtuiError
 from tangtui.ui.backends import STARTER, ComposedPoem, ComposeRequest
 from tangtui.ui.messages import (
+    ModelsListed,
     PoemSaved,
     PoemsComposed,
     PoemsExported,
     PositionChosen,
-    RunsListed,
 )
 from tangtui.ui.pane import Pane
 from tangtui.ui.poem_export import export_poems
@@ -29,15 +29,9 @@ from tangtui.ui.poem_text import FORM_LABELS
 from tangtui.ui.poem_view import PoemView, candidates_markup
 
 if TYPE_CHECKING:
-    from tangtui.runs.rows import Run
+    pass
 
 FORMS = [("free 自由", "free")] + [(f"{k} {v}", k) for k, v in FORM_LABELS.items() if k != "other"]
-
-
-def default_model(runs: list[Run]) -> str:
-    """As ``tangtui generate``: the newest finished run with a checkpoint, else the starter."""
-    return next((r.id for r in runs  # newest first
-                 if r.status == "finished" and r.checkpoint_step is not None), STARTER)
 
 
 class ComposePane(Pane):
@@ -106,15 +100,19 @@ class ComposePane(Pane):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="compose-models")
     def list_models(self) -> None:
-        self.post_message(RunsListed(self.services.store().list_runs()))
+        from tangtui.runs.models import run_choices, starter_choice
 
-    def on_runs_listed(self, message: RunsListed) -> None:
+        runs = self.services.store().list_runs()
+        self.post_message(ModelsListed([starter_choice(), *run_choices(runs)]))
+
+    def on_models_listed(self, message: ModelsListed) -> None:
+        """Each model with its per-poem perplexity; the default is the best comparable one."""
+        from tangtui.runs.models import default_model
+
         message.stop()
         select = self.query_one("#c-model", Select)
-        options = [("starter model", STARTER)] + [
-            (f"{r.name} (step {r.checkpoint_step})", r.id) for r in message.runs
-            if r.checkpoint_step is not None]
-        value = select.value if self.model_chosen else default_model(message.runs)
+        options = [(c.label, c.key) for c in message.choices]
+        value = select.value if self.model_chosen else default_model(message.choices)
         with select.prevent(Select.Changed):
             select.set_options(options)
             select.value = value if value in {v for _, v in options} else STARTER

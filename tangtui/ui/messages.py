@@ -10,6 +10,7 @@ from textual.message import Message
 
 if TYPE_CHECKING:
     from engine.corpus import Corpus, Poem
+    from tangtui.runs.models import ModelChoice
     from tangtui.runs.rows import Run, SavedPoem
     from tangtui.ui.backends import ComposedPoem, ComposeRequest
     from tangtui.ui.monitor_view import RunFetch
@@ -35,6 +36,13 @@ class StatsReady(Message):
     """Corpus statistics (``Corpus.stats()``) were computed."""
 
     stats: dict[str, Any]
+
+
+@dataclass
+class ModelsListed(Message):
+    """The models Compose can use (the starter first, then runs newest first)."""
+
+    choices: list[ModelChoice]
 
 
 @dataclass

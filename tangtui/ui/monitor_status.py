@@ -44,7 +44,7 @@ def status_markup(rc: RunCurves) -> str:
         rows.append(nxt)
     rows += [
         f"{run.engine} on {run.device or '?'}",
-        f"test ppl {fmt_ppl(math.exp(last_test) if last_test is not None else None)}"
+        f"ppl/poem {fmt_ppl(math.exp(last_test) if last_test is not None else None)}"
         f" · best {fmt_ppl(run.best_test_ppl)}",
     ]
     return "\n".join(rows)

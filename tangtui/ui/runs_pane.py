@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 EMPTY = ("No runs yet. Press [b]t[/] to set up and start a training run, "
          "or [b]p[/] to compose with the starter model.")
-COLUMNS = ("", "Name", "Status", "Engine", "Step", "Best ppl", "Created")
+COLUMNS = ("", "Name", "Status", "Engine", "Step", "Ppl/poem", "Created")
 
 
 class RunsPane(RunActionsPane):
