@@ -148,21 +148,29 @@ class FakePoet:
     """Deterministic 五绝 built from the start words; candidates are a fixed distribution."""
 
     LINES = ["明月照高楼", "清风入我怀", "孤云随雁去", "长夜待春来"]
+    LINES7 = ["日照香炉生紫烟", "遥看瀑布挂前川", "飞流直下三千尺", "疑是银河落九天",
+              "国破山河城春在", "感时花溅泪恨别", "烽火连三月家书", "白头搔更短浑欲"]
 
     def __init__(self) -> None:
         self.requests: list[ComposeRequest] = []
 
     def generate(self, request: ComposeRequest) -> list[ComposedPoem]:
+        """五绝 unless a 七言 form is asked for (七绝: 4 lines, 七律: 8)."""
         self.requests.append(request)
-        lines = list(self.LINES)
+        n = 7 if request.form in ("qijue", "qilv") else 5
+        lines = list(self.LINES7 if n == 7 else self.LINES)
+        lines = lines[:8 if request.form in ("wulv", "qilv") else 4]
+        if n == 5 and len(lines) < 8 and request.form == "wulv":
+            lines = lines * 2
         if request.start:
-            lines[0] = (request.start + lines[0])[:5]
+            lines[0] = (request.start + lines[0])[:n]
         if request.acrostic:
             lines = [(h + ln[1:]) for h, ln in zip(request.acrostic, lines, strict=False)]
         text_lines = [ln + ("，" if i % 2 == 0 else "。") for i, ln in enumerate(lines)]
         text = "".join(text_lines)
         cands = [[(ch, 0.6), ("风", 0.25), ("山", 0.1)] for ch in text]
-        return [ComposedPoem(text, text_lines, cands, seed=request.seed or 7)]
+        chosen = [(0.6, 1)] * len(text)
+        return [ComposedPoem(text, text_lines, cands, chosen, seed=request.seed or 7)]
 
 
 class FakeRunner:

@@ -72,6 +72,7 @@ class ComposedPoem:
     text: str
     lines: list[str]
     candidates: list[list[tuple[str, float]]] = field(default_factory=list)
+    chosen: list[tuple[float, int]] = field(default_factory=list)  # (prob, rank) of text[i]
     seed: int | None = None  # rerun with this seed to get this poem again
 
 

@@ -31,6 +31,14 @@ from tangtui.ui.poem_view import PoemView, candidates_markup
 if TYPE_CHECKING:
     pass
 
+NARROW = 100  # columns below which the candidates go under the poem
+RHYME = "even lines rhyme"
+
+
+def toggle_label(text: str, on: bool) -> str:
+    return f"{text}: {'on' if on else 'off'}"
+
+
 FORMS = [("free 自由", "free")] + [(f"{k} {v}", k) for k, v in FORM_LABELS.items() if k != "other"]
 
 
@@ -85,7 +93,7 @@ class ComposePane(Pane):
             ("Top-k", Input("0", type="integer", id="c-top-k", compact=True)),
             ("Top-p", Input("0.95", type="number", id="c-top-p", compact=True)),
             ("Seed", Input(placeholder="random", type="integer", id="c-seed", compact=True)),
-            ("Rhyme", Checkbox("even lines rhyme", id="c-rhyme", compact=True)),
+            ("Rhyme", Checkbox(toggle_label(RHYME, False), id="c-rhyme", compact=True)),
         ]
 
     def on_mount(self) -> None:
@@ -93,7 +101,16 @@ class ComposePane(Pane):
         self.query_one("#compose-candidates", Static).border_title = "candidates"
 
     def focus_default(self) -> None:
-        self.focus_now(self.query_one("#c-start", Input))
+        """The model picker: letters still switch panes; tab or a click enters a field."""
+        self.focus_now(self.query_one("#c-model", Select))
+
+    def on_resize(self) -> None:
+        """Below NARROW columns the candidates go under the poem (a 七言 line never wraps)."""
+        self.set_class(self.app.size.width < NARROW, "-narrow")
+
+    def on_checkbox_changed(self, event: Checkbox.Changed) -> None:
+        """Toggles say their state in words, not only by colour."""
+        event.checkbox.label = toggle_label(RHYME, event.value)
 
     def on_pane_shown(self) -> None:
         self.list_models()
