@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +29,7 @@ class SearchDone(Message):
 
     query: str
     poems: list[Poem]
+    close: set[str] = field(default_factory=set)  # ids of approximate matches
 
 
 @dataclass
