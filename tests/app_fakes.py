@@ -170,7 +170,8 @@ class FakePoet:
         text = "".join(text_lines)
         cands = [[(ch, 0.6), ("风", 0.25), ("山", 0.1)] for ch in text]
         chosen = [(0.6, 1)] * len(text)
-        return [ComposedPoem(text, text_lines, cands, chosen, seed=request.seed or 7)]
+        return [ComposedPoem(text, text_lines, cands, chosen, seed=request.seed or 7,
+                             score=-3.25, best_of=request.best_of)]
 
 
 class FakeRunner:

@@ -147,3 +147,20 @@ async def test_model_is_the_starter_without_a_finished_run() -> None:
         await open_compose(pilot)
         select = app.query_one("#c-model", Select)
         assert select.value == STARTER and len(select._options) == 3  # stopped/live ones offered
+
+
+async def test_best_of_is_on_by_default_and_the_score_is_shown() -> None:
+    app, _, poet = build()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_compose(pilot)
+        await pilot.press("ctrl+g")
+        await pilot.pause(0.3)
+        assert poet.requests[-1].best_of == 4
+        assert app.query_one("#compose-candidates").border_subtitle == \
+            "best of 4 · log p -3.25/char"
+        pane = app.query_one(ComposePane)
+        pane.query_one("#c-best-of", Input).value = "1"
+        await pilot.press("ctrl+g")
+        await pilot.pause(0.3)
+        assert poet.requests[-1].best_of == 1
+        assert app.query_one("#compose-candidates").border_subtitle == "log p -3.25/char"

@@ -58,7 +58,7 @@ async def test_escape_leaves_a_drop_down_and_a_toggle() -> None:
         await pilot.pause()
         assert app.query_one("TabbedContent").active == "train"
         fields = app.query_one(ComposePane).query(Input)
-        assert all(f.value in ("", "0.8", "0", "0.95") for f in fields)  # nothing typed
+        assert all(f.value in ("", "0.8", "0", "0.95", "4") for f in fields)  # nothing typed
 
 
 async def test_the_chosen_characters_probability_and_rank_are_shown() -> None:

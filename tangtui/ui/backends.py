@@ -59,6 +59,7 @@ class ComposeRequest:
     rhyme: bool = False  # even lines share a rhyme final
     seed: int | None = None
     n: int = 1
+    best_of: int = 4  # candidates per poem; the most likely one (mean log p per char) is kept
 
     def settings(self) -> dict[str, Any]:
         """The request as a plain dict (stored with a saved poem)."""
@@ -74,6 +75,8 @@ class ComposedPoem:
     candidates: list[list[tuple[str, float]]] = field(default_factory=list)
     chosen: list[tuple[float, int]] = field(default_factory=list)  # (prob, rank) of text[i]
     seed: int | None = None  # rerun with this seed to get this poem again
+    score: float | None = None  # mean log-probability per character under the model
+    best_of: int = 1
 
 
 class PoemGenerator(Protocol):

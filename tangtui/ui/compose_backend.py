@@ -62,12 +62,14 @@ class EnginePoet:
                             top_p=request.top_p)
         req = PoemRequest(form=request.form, start=request.start, prefix=request.prefix,
                           acrostic=request.acrostic, rhyme=request.rhyme, sampling=sampling)
-        poems = poet.generate(req, n=request.n, seed=request.seed, candidates=CANDIDATES)
+        poems = poet.generate(req, n=request.n, seed=request.seed, candidates=CANDIDATES,
+                              best_of=request.best_of)
         out = []
         for p in poems:
             cands = [[(t["char"], float(t["prob"])) for t in c.get("top", [])]
                      for c in (p.candidates or [])]
             chosen = [(float(c.get("prob", 0.0)), int(c.get("rank", 0)))
                       for c in (p.candidates or [])]
-            out.append(ComposedPoem(p.text, list(p.lines), cands, chosen, seed=p.seed))
+            out.append(ComposedPoem(p.text, list(p.lines), cands, chosen, seed=p.seed,
+                                    score=p.score, best_of=p.best_of))
         return out

@@ -93,6 +93,7 @@ class ComposePane(Pane):
             ("Top-k", Input("0", type="integer", id="c-top-k", compact=True)),
             ("Top-p", Input("0.95", type="number", id="c-top-p", compact=True)),
             ("Seed", Input(placeholder="random", type="integer", id="c-seed", compact=True)),
+            ("Best of", Input("4", type="integer", id="c-best-of", compact=True)),
             ("Rhyme", Checkbox(toggle_label(RHYME, False), id="c-rhyme", compact=True)),
         ]
 
@@ -157,7 +158,8 @@ class ComposePane(Pane):
             form=str(self.query_one("#c-form", Select).value),
             temperature=number("c-temperature", "temperature", float),
             top_k=number("c-top-k", "top-k", int), top_p=number("c-top-p", "top-p", float),
-            rhyme=self.query_one("#c-rhyme", Checkbox).value, seed=seed)
+            rhyme=self.query_one("#c-rhyme", Checkbox).value, seed=seed,
+            best_of=number("c-best-of", "best of", int) if text("c-best-of") else 1)
 
     def action_generate(self) -> None:
         if self.busy:
@@ -206,7 +208,11 @@ class ComposePane(Pane):
 
     def show(self, index: int) -> None:
         self.current = index
-        self.query_one(PoemView).poem = self.history[index][1]
+        poem = self.history[index][1]
+        self.query_one(PoemView).poem = poem
+        best = f"best of {poem.best_of} · " if poem.best_of > 1 else ""
+        self.query_one("#compose-candidates", Static).border_subtitle = \
+            f"{best}log p {poem.score:.2f}/char" if poem.score is not None else ""
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         event.stop()
