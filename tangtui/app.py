@@ -152,7 +152,8 @@ class TangtuiApp(App[None]):
         getattr(pane, method)()
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
+        ours = {"Keys"}  # our own help screen replaces Textual's keys panel: listed once
+        yield from (c for c in super().get_system_commands(screen) if c.title not in ours)
         for pid, key, title, _ in PANES:
             doc = pane_class(pid).__doc__ or ""
             yield SystemCommand(f"{title} pane", f"{doc} (key {key})",

@@ -60,6 +60,7 @@ class ComposePane(Pane):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.history: list[tuple[ComposeRequest, ComposedPoem]] = []
+        self.saved: dict[int, int] = {}  # history index -> saved poem id (saved once only)
         self.current: int | None = None
         self.busy = False
         self.exported: Path | None = None
@@ -189,6 +190,8 @@ class ComposePane(Pane):
     def worker_failed(self, worker: Any) -> None:
         if worker.group == "compose-generate":
             self._idle()
+        elif worker.group == "compose-save":  # not saved after all: ctrl+s may try again
+            self.saved = {i: pid for i, pid in self.saved.items() if pid}
 
     def _idle(self) -> None:
         self.busy = False
@@ -229,18 +232,23 @@ class ComposePane(Pane):
         if self.current is None:
             self.notify("Nothing to save yet: generate a poem first", severity="warning")
             return
+        if self.current in self.saved:
+            self.notify(f"Already saved as poem #{self.saved[self.current]}", title="Compose")
+            return
         request, poem = self.history[self.current]
-        self.save(request, poem)
+        self.saved[self.current] = 0  # pending: a second ctrl+s meanwhile saves nothing
+        self.save(self.current, request, poem)
 
     @work(thread=True, exit_on_error=False, group="compose-save")
-    def save(self, request: ComposeRequest, poem: ComposedPoem) -> None:
+    def save(self, index: int, request: ComposeRequest, poem: ComposedPoem) -> None:
         run_id = None if request.model == STARTER else request.model
         settings = {**request.settings(), "seed": poem.seed}
         self.post_message(PoemSaved(self.services.store().save_poem(poem.text, run_id,
-                                                                    settings)))
+                                                                    settings), index))
 
     def on_poem_saved(self, message: PoemSaved) -> None:
         message.stop()
+        self.saved[message.index] = message.poem.id
         self.notify(f"Saved poem #{message.poem.id}", title="Compose")
 
     def action_export(self) -> None:

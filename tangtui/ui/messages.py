@@ -70,9 +70,10 @@ class PoemsComposed(Message):
 
 @dataclass
 class PoemSaved(Message):
-    """A poem was saved in the store."""
+    """A poem was saved in the store (``index``: its place in the Compose history)."""
 
     poem: SavedPoem
+    index: int = -1
 
 
 @dataclass
@@ -95,6 +96,11 @@ class RunLaunched(Message):
 
     run_id: str
     action: str
+    name: str = ""  # the run's name, for toasts (people know runs by name)
+
+    @property
+    def label(self) -> str:
+        return self.name or self.run_id
 
 
 @dataclass
