@@ -6,19 +6,23 @@ Overrides use dotted keys, e.g. ``model.hidden_dim=256`` or ``optim.name=sgd``.
 from __future__ import annotations
 
 import json
+import typing
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-ENGINES = ("numpy", "torch")
-SCRIPTS = ("simplified", "traditional")
-FORMS = ("wujue", "qijue", "wulv", "qilv", "other")
-INITS = ("zeros", "uniform", "standard", "xavier", "he", "report")
-OPTIMIZERS = ("sgd", "momentum", "nag", "adagrad", "adadelta", "rmsprop", "adam")
-MODES = ("stream", "poem")
-SCHEDULES = ("constant", "cosine", "step")
-PRECISIONS = ("fp32", "fp64", "tf32", "bf16")
-SOFTMAXES = ("full", "adaptive")
+from engine.config_check import problems
+from engine.config_choices import (  # noqa: F401  (re-exported)
+    ENGINES,
+    FORMS,
+    INITS,
+    MODES,
+    OPTIMIZERS,
+    PRECISIONS,
+    SCHEDULES,
+    SCRIPTS,
+    SOFTMAXES,
+)
 
 
 @dataclass
@@ -102,8 +106,6 @@ class RunConfig:
 
     def validate(self) -> RunConfig:
         """Raise :class:`ConfigError` naming every bad field and its allowed range; return self."""
-        from engine.config_check import problems
-
         found = problems(self)
         if found:
             raise ConfigError("; ".join(f"{k}: {v}" for k, v in found.items()))
@@ -111,7 +113,11 @@ class RunConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunConfig:
-        """Build from a (possibly partial) nested dict; unknown keys raise ConfigError."""
+        """Build from a (possibly partial) nested dict (a config file, a stored run).
+
+        Unknown keys raise ConfigError, and so do values of the wrong JSON/TOML type (``true``
+        for an integer, ``2`` for a boolean, ``"256"`` for an integer): types must be exact.
+        """
         cfg = cls()
         for key, value in data.items():
             if isinstance(value, dict):
@@ -119,9 +125,9 @@ class RunConfig:
                 if section is None or not hasattr(section, "__dataclass_fields__"):
                     raise ConfigError(f"unknown config section {key!r}")
                 for sub, v in value.items():
-                    set_field(cfg, f"{key}.{sub}", v)
+                    set_field(cfg, f"{key}.{sub}", v, parse_text=False)
             else:
-                set_field(cfg, key, value)
+                set_field(cfg, key, value, parse_text=False)
         return cfg
 
 
@@ -135,12 +141,19 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
     A checkpoint's ``meta.json`` works too: its ``config`` entry is used.
     """
     file = Path(path)
+    suffix = file.suffix.lower()
+    if suffix not in ("", ".json", ".toml"):
+        raise ConfigError(f"config file {file}: {suffix} files are not supported; use a .toml "
+                          "or .json file")
     try:
         text = file.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot read config file {file}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"config file {file} is not a text file (not UTF-8); use a .toml "
+                          "or .json file") from None
     try:
-        if file.suffix.lower() == ".toml":
+        if suffix == ".toml":
             try:
                 import tomllib
             except ImportError:  # Python 3.10
@@ -150,7 +163,7 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
         else:
             data = json.loads(text)
     except ValueError as exc:  # TOMLDecodeError and JSONDecodeError are ValueErrors
-        raise ConfigError(f"config file {file} is not valid {file.suffix[1:] or 'JSON'}: "
+        raise ConfigError(f"config file {file} is not valid {suffix[1:] or 'JSON'}: "
                           f"{exc}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"config file {file} must hold a table of sections")
@@ -159,8 +172,13 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
     return data
 
 
-def set_field(cfg: RunConfig, dotted: str, value: Any) -> None:
-    """Set ``section.field`` (or a top-level field) on ``cfg``, coercing strings to its type."""
+def set_field(cfg: RunConfig, dotted: str, value: Any, parse_text: bool = True) -> None:
+    """Set ``section.field`` (or a top-level field) on ``cfg``.
+
+    With ``parse_text`` a string is parsed to the field's type (``--set`` overrides, form
+    fields); other values must already have the field's exact type (no bool for an integer,
+    no number for a bool, no float for an integer).
+    """
     parts = dotted.split(".")
     target: Any = cfg
     for part in parts[:-1]:
@@ -174,7 +192,34 @@ def set_field(cfg: RunConfig, dotted: str, value: Any) -> None:
     current = getattr(target, name)
     if dotted == "optim.accum" and isinstance(value, str) and value.strip().lower() == "full":
         value = 0  # the report's full-batch gradient descent: one update per epoch
-    setattr(target, name, _coerce(dotted, value, current))
+    if isinstance(value, str) and parse_text:
+        setattr(target, name, _coerce(dotted, value, current))
+    else:
+        item = typing.get_args(typing.get_type_hints(type(target))[name])
+        setattr(target, name, _exact(dotted, value, current, item[0] if item else str))
+
+
+_KINDS = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
+_IS = {bool: lambda v: isinstance(v, bool),
+       int: lambda v: isinstance(v, int) and not isinstance(v, bool),
+       float: lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+       str: lambda v: isinstance(v, str)}
+
+
+def _exact(key: str, value: Any, current: Any, item: type = str) -> Any:
+    """``value`` if it has the type of ``current`` (an int also serves a float field; a list
+    field takes a list of ``item``)."""
+    kind = type(current)
+    if kind is list:
+        ok = isinstance(value, list) and all(_IS[item](x) for x in value)
+        want = f"a list of {_KINDS[item].split(' ', 1)[1]}s"
+    else:
+        ok, want = _IS[kind](value), _KINDS[kind]
+    if not ok:
+        shown = json.dumps(value, ensure_ascii=False) if isinstance(value, (bool, list)) \
+            else repr(value)
+        raise ConfigError(f"{key}: expected {want}, got {shown}")
+    return float(value) if kind is float else list(value) if kind is list else value
 
 
 def _coerce(key: str, value: Any, current: Any) -> Any:

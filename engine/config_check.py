@@ -11,7 +11,19 @@ import math
 import re
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
+from engine.config_choices import (
+    ENGINES,
+    FORMS,
+    INITS,
+    MODES,
+    OPTIMIZERS,
+    PRECISIONS,
+    SCHEDULES,
+    SCRIPTS,
+    SOFTMAXES,
+)
+
+if TYPE_CHECKING:  # annotations only: engine.config imports this module
     from engine.config import RunConfig
 
 _DEVICE_RE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
@@ -96,17 +108,6 @@ def _choice(value: Any, allowed: tuple[str, ...]) -> str | None:
 
 def problems(cfg: RunConfig) -> dict[str, str]:
     """Every invalid field of ``cfg``: ``{"section.field": "what is allowed; what was given"}``."""
-    from engine.config import (
-        ENGINES,
-        FORMS,
-        INITS,
-        MODES,
-        OPTIMIZERS,
-        PRECISIONS,
-        SCHEDULES,
-        SCRIPTS,
-        SOFTMAXES,
-    )
 
     out: dict[str, str] = {}
 

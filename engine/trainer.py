@@ -12,8 +12,10 @@ and, beside it, over the poems joined into streams (``stream_ppl``)::
 
 where padding and ``<bos>`` targets are never among the n_tokens (the engines mask them).
 
-The loop checks ``stop`` before every batch and evaluation checks it between batches (an
-interrupted evaluation is dropped). On a stop it writes a checkpoint at the last update
+The loop checks ``stop`` before every batch and evaluation checks it between batches. An
+evaluation cut short by a stop is not reported; the checkpoint records it as pending (with the
+samples of that step, when due) and a resume does it first. On a stop it writes a checkpoint at
+the last update
 (position, weights, optimizer and RNG state, and in stream mode the recurrent state carried into
 the next window, as ``carry/*`` arrays beside the optimizer slots), so a resume continues
 exactly there. The guard ends the run as ``failed`` when the training loss is NaN/inf or
@@ -40,6 +42,7 @@ from engine.checkpoint import Checkpoint, CheckpointError, load_checkpoint
 from engine.config import RunConfig
 from engine.corpus.dataset import Dataset
 from engine.evaluation import POEMS, STREAM, Evaluation, evaluate_heldout
+from engine.faults import fault_point
 from engine.schedule import early_due, learning_rate
 from engine.trainer_ckpt import CheckpointKeeper
 from engine.trainer_samples import PROMPTS, sample_poems
@@ -112,6 +115,8 @@ class Trainer:
         self.step, self.epoch, self.batch = 0, 0, 0  # updates done; next batch to train
         self._step_epoch = 0  # epoch of the latest update (shown in progress and metrics)
         self.best_test_ppl: float | None = None
+        self.best_step: int | None = None  # the step of the evaluation `best` holds
+        self._pending: list[str] = []  # "eval"/"samples" of this step cut short by a stop
         self.last_checkpoint: Path | None = None
         self.stop_reason = "stop requested"
         self._loss_sum, self._loss_n = 0.0, 0  # since the last log row
@@ -127,6 +132,10 @@ class Trainer:
         """Continue from a checkpoint: weights, optimizer, RNG, step and position in the epoch."""
         ckpt = load_checkpoint(path)
         meta = ckpt.meta
+        missing = [k for k in ("step", "epoch", "batch") if k not in meta]
+        if missing:
+            raise CheckpointError(f"checkpoint at {path} cannot be resumed: its meta.json lacks "
+                                  f"{', '.join(map(repr, missing))}")
         if list(meta.get("vocab", [])) != list(self.data.vocab.itos):
             raise CheckpointError(f"checkpoint at {path} was trained on another vocabulary "
                                   "(the corpus or its filters changed)")
@@ -142,6 +151,8 @@ class Trainer:
         self.batch = int(meta["batch"])
         self._step_epoch = self.epoch - 1 if self.batch == 0 and self.epoch > 0 else self.epoch
         self.best_test_ppl = meta.get("best_test_ppl")
+        self.best_step = meta.get("best_step")
+        self._pending = [str(x) for x in meta.get("pending", [])]
         self.last_checkpoint = Path(path)
         self._checked_step = self.step  # the user resumes from it: never removed
         self._early_pending = self._early_pending and self.step == 0
@@ -155,6 +166,12 @@ class Trainer:
     def run(self) -> TrainResult:
         tc, accum = self.config.train, self.config.optim.accum
         self.hooks.on_start(self.progress())
+        if self._pending:  # an evaluation a stop cut short: do it before training on
+            due, self._pending = self._pending, []
+            failure = self._after_update(self.step >= self.total_steps, "eval" in due,
+                                         "samples" in due)
+            if failure:
+                return failure
         self._set_phase("training")
         t_start, step_start = time.perf_counter(), self.step
         t_log, overhead = time.perf_counter(), 0.0  # overhead: eval, samples, checkpoints
@@ -186,28 +203,11 @@ class Trainer:
                     return failure
                 t_log, overhead = time.perf_counter(), 0.0
             t0 = time.perf_counter()
-            evaluated = False
             early = self._early_pending and early_due(self.step, self.total_steps, t0 - t_start)
             self._early_pending = self._early_pending and not early
-            if (tc.eval_every and (self.step % tc.eval_every == 0 or early)) or done:
-                self._set_phase("evaluating")
-                failure = self._evaluate()
-                if failure:
-                    return failure
-                if self.stop.is_set():  # evaluation was cut short and dropped
-                    return self._stopped()
-                evaluated = True
-            if tc.sample_every and (self.step % tc.sample_every == 0 or done or early):
-                self._set_phase("sampling")
-                self.hooks.on_samples(self.progress(), self.samples())
-            if (tc.checkpoint_every and (self.step % tc.checkpoint_every == 0 or early)) \
-                    or evaluated:
-                self._set_phase("checkpointing")
-                failure = self._save()
-                if failure:
-                    return failure
-            if self._phase != "training":  # an evaluation, samples or a checkpoint ran
-                self._set_phase("training")
+            failure = self._after_update(done, early=early)
+            if failure:
+                return failure
             overhead += time.perf_counter() - t0
         if self.last_checkpoint is None or self._ckpt_step() != self.step:
             failure = self._save()
@@ -220,6 +220,37 @@ class Trainer:
     def _set_phase(self, phase: str) -> None:
         self._phase = phase
         self.hooks.on_phase(phase)
+
+    def _after_update(self, done: bool, eval_due: bool | None = None,
+                      samples_due: bool | None = None, early: bool = False
+                      ) -> TrainResult | None:
+        """Evaluation, samples and checkpoint due at this step (by the config unless given;
+        ``early``: the early first round); a TrainResult when the run ends here (a failure,
+        or a stop during the evaluation). Each part is told to the hooks as a phase."""
+        tc = self.config.train
+        if eval_due is None:
+            eval_due = bool(tc.eval_every and (self.step % tc.eval_every == 0 or early)) or done
+        if samples_due is None:
+            samples_due = bool(tc.sample_every and (self.step % tc.sample_every == 0 or done
+                                                    or early))
+        failure = None
+        if eval_due:
+            self._set_phase("evaluating")
+            failure = self._evaluate()
+            if failure:
+                return failure
+            if self.stop.is_set():  # cut short: not reported, redone on resume
+                self._pending = ["eval", *(["samples"] if samples_due else [])]
+                return self._stopped()
+        if samples_due:
+            self._set_phase("sampling")
+            self.hooks.on_samples(self.progress(), self.samples())
+        if (tc.checkpoint_every and (self.step % tc.checkpoint_every == 0 or early)) or eval_due:
+            self._set_phase("checkpointing")
+            failure = self._save()
+        if self._phase != "training" and failure is None:
+            self._set_phase("training")
+        return failure
 
     def _take_train_loss(self) -> TrainResult | None:
         """Guard the engine's loss since the last check, then add it to the log interval's."""
@@ -246,7 +277,10 @@ class Trainer:
             return None
         what = f"loss is {loss}" if not math.isfinite(loss) else \
             f"loss exploded to {loss:.3g} (> {self.explode_at:.3g} = {EXPLODE_FACTOR:g} ln V)"
-        return self._failed(f"{what} at step {self.step}; lower optim.lr or set optim.clip")
+        clip = self.config.optim.clip
+        hint = f"lower optim.lr or optim.clip (now {clip:g})" if clip > 0 else \
+            "lower optim.lr or set optim.clip (e.g. 5)"
+        return self._failed(f"{what} at step {self.step}; {hint}")
 
     def _failed(self, reason: str) -> TrainResult:
         if self.keeper is not None and self.keeper.discard_after(self._checked_step):
@@ -257,6 +291,7 @@ class Trainer:
         return TrainResult("failed", reason, self.step, self.best_test_ppl, self.last_checkpoint)
 
     def _evaluate(self) -> TrainResult | None:
+        fault_point("eval", self.step)
         ev = evaluate_heldout(self.engine, self.config.train.eval_batches, stop=self.stop.is_set)
         if ev is None:
             return None  # partial: the caller stops
@@ -284,6 +319,8 @@ class Trainer:
         best, self._best_pending = self._best_pending, False
         if self.keeper is None:
             return None
+        if best:
+            self.best_step = self.step
         bad_loss = self._take_train_loss()  # checkpoints may fall between log steps
         if bad_loss:
             return bad_loss
@@ -297,9 +334,13 @@ class Trainer:
                 "vocab": list(self.data.vocab.itos), "script": self.config.corpus.script,
                 "step": self.step, "epoch": self.epoch, "batch": self.batch,
                 "total_steps": self.total_steps, "rng": self.engine.rng_state(),
-                "best_test_ppl": self.best_test_ppl, "saved": time.time()}
+                "best_test_ppl": self.best_test_ppl, "best_step": self.best_step,
+                "pending": self._pending, "saved": time.time()}
         ckpt = Checkpoint(tensors, meta, optim_tensors, optim_meta)
-        self.last_checkpoint = self.keeper.save(ckpt, self.step, best=best)
+        try:
+            self.last_checkpoint = self.keeper.save(ckpt, self.step, best=best)
+        except CheckpointError as exc:  # a full disk: fail with the reason, keep the last one
+            return self._failed(str(exc).replace("; the previous checkpoint is kept", ""))
         self.hooks.on_checkpoint(self.progress(), self.last_checkpoint)
         return None
 

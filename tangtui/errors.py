@@ -8,7 +8,7 @@ USER_ERRORS: frozenset[str] = frozenset({
     "tangtui.errors.TangtuiError",
     "engine.config.ConfigError",
     "engine.checkpoint.CheckpointError",
-    "engine.corpus.loader.CorpusError",
+    "engine.corpus.errors.CorpusError",
     "engine.decode.DecodeError",
 })
 

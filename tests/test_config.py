@@ -84,14 +84,33 @@ def test_a_checkpoint_meta_json_works_as_a_config_file(tmp_path: Path) -> None:
     ("{", ".json", "not valid json"),
     ('{"model": {"depth": 2}}', ".json", "unknown config key 'model.depth'"),
     ("[1, 2]", ".json", "must hold a table"),
+    (b"\x89PNG\r\n\x1a\n\x00\xff\xfe", ".json", r"is not a text file \(not UTF-8\)"),
+    ("model:\n  hidden_dim: 64\n", ".yaml", r"\.yaml files are not supported; use a \.toml or "),
+    ('{"model": {"hidden_dim": true}}', ".json", "model.hidden_dim: expected an integer, got true"),
+    ('{"train": {"compile": 2}}', ".json", "train.compile: expected true or false, got 2"),
+    ('{"model": {"hidden_dim": "64"}}', ".json", "model.hidden_dim: expected an integer, got '64'"),
+    ("[model]\nhidden_dim = 64.0\n", ".toml", "model.hidden_dim: expected an integer, got 64.0"),
+    ('{"corpus": {"forms": "wujue"}}', ".json", "corpus.forms: expected a list of strings"),
+    ('{"optim": {"name": 3}}', ".json", "optim.name: expected a string, got 3"),
 ])
 def test_bad_config_files_fail_clearly(tmp_path: Path, text, suffix, match) -> None:
     path = tmp_path / f"c{suffix}"
-    path.write_text(text, encoding="utf-8")
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text, encoding="utf-8")
     with pytest.raises(ConfigError, match=match):
         build_config(None, load_config_file(path))
     with pytest.raises(ConfigError, match="cannot read config file"):
         load_config_file(tmp_path / "missing.toml")
+
+
+def test_exact_types_still_allow_an_integer_for_a_float_and_full_for_accum(tmp_path) -> None:
+    path = tmp_path / "c.json"
+    path.write_text('{"optim": {"lr": 1, "accum": "full"}, "train": {"compile": false}}')
+    cfg = build_config(None, load_config_file(path))
+    assert (cfg.optim.lr, cfg.optim.accum, cfg.train.compile) == (1.0, 0, False)
+    assert isinstance(cfg.optim.lr, float)
 
 
 def test_set_needs_key_equals_value() -> None:

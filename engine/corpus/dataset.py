@@ -15,6 +15,8 @@ from engine.corpus.model import Corpus
 from engine.corpus.split import split_poems
 from engine.corpus.vocab import Vocab
 
+EVAL_STREAMS, EVAL_WINDOW = 64, 128  # the held-out stream: 64 rows read in windows of 128
+
 
 @dataclass
 class Dataset:
@@ -49,8 +51,7 @@ def build_dataset(config: RunConfig, corpus: Corpus | None = None,
     counts[2] += len(enc_train)  # every poem ends with <eos>
     resolve_cutoffs(config.model, counts)  # the adaptive softmax's clusters, unless given
     train_b = make_batches(enc_train, tc.mode, tc.batch_size, tc.seq_len, tc.seed)
-    test_b = make_batches(enc_test, "stream", tc.batch_size, tc.seq_len if tc.mode == "stream"
-                          else 64, tc.seed)
+    test_b = make_batches(enc_test, "stream", EVAL_STREAMS, EVAL_WINDOW)
     test_poems = poem_eval_batches(enc_test)
     unk = sum(int((e == 3).sum()) for e in enc_test)
     info = {

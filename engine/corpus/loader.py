@@ -17,17 +17,17 @@ from collections import Counter
 from pathlib import Path
 
 from engine.corpus.cleaning import clean_poem
+from engine.corpus.errors import CorpusError
 from engine.corpus.forms import classify_form
 from engine.corpus.model import Corpus, Poem
 from engine.corpus.script import SCRIPTS, to_simplified
+from engine.faults import fault_point
 
 CACHE_VERSION = 2
 CORPUS_FILE = "quantangshi.jsonl.xz"
+__all__ = ["CorpusError", "corpus_path", "default_cache_dir", "load_corpus"]
+
 _RS, _FS = "\x1e", "\x1f"  # record and field separators of the cache file
-
-
-class CorpusError(Exception):
-    """The corpus file is missing or corrupt, or a corpus query is invalid."""
 
 
 def corpus_path() -> Path:
@@ -113,15 +113,45 @@ def _write_cache(file: Path, rows: list[list[str]], authors: dict[str, str], sta
 
 def _write_cache_now(file: Path, rows: list[list[str]], authors: dict[str, str],
                      stats: dict) -> None:
+    """Write ``file`` through ``<file>.tmp<pid>``; on any error (a full disk) the partial
+    temporary file is removed: a cache only saves time, it must never cost space."""
+    tmp = file.with_suffix(f".tmp{os.getpid()}")
     try:
         file.parent.mkdir(parents=True, exist_ok=True)
         head = json.dumps({"cleaning": stats, "authors": authors}, ensure_ascii=False)
         body = _RS.join(_FS.join(r) for r in rows)
-        tmp = file.with_suffix(f".tmp{os.getpid()}")
-        tmp.write_text(head + "\n" + body, encoding="utf-8")
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(head + "\n")
+            f.flush()
+            fault_point("cache-write")
+            f.write(body)
         tmp.replace(file)
-    except OSError:
-        pass  # a cache is an optimisation: an unwritable cache dir only costs speed
+    except OSError:  # an unwritable or full cache dir only costs speed
+        tmp.unlink(missing_ok=True)
+
+
+def clean_stale_temporaries(cache_dir: Path) -> list[Path]:
+    """Remove ``*.tmp<pid>`` files whose writer is gone (killed mid-write); those removed."""
+    removed = []
+    for tmp in cache_dir.glob("corpus-v*.tmp*") if cache_dir.is_dir() else ():
+        pid = tmp.suffix[4:]
+        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            try:
+                tmp.unlink()
+                removed.append(tmp)
+            except OSError:
+                pass
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
 
 
 def _read_cache(file: Path) -> tuple[list[list[str]], dict[str, str], dict] | None:
@@ -146,6 +176,7 @@ def load_corpus(script: str = "simplified", *, path: Path | None = None,
     if not path.is_file():
         raise CorpusError(f"corpus file not found: {path}")
     cache_dir = cache_dir or default_cache_dir()
+    clean_stale_temporaries(cache_dir)
     file = _cache_file(cache_dir, path, script)
     cached = _read_cache(file) if file.is_file() else None
     to_write: list[tuple[Path, tuple]] = []  # written once the corpus is ready

@@ -6,6 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.corpus.errors import CorpusError
 from engine.corpus.forms import FORM_NAMES, parse_form
 from engine.corpus.script import to_simplified
 
@@ -48,8 +49,6 @@ class Corpus:
 
     def by_id(self, poem_id: str) -> Poem:
         """The poem with ``poem_id`` (a unique prefix of at least 6 characters works too)."""
-        from engine.corpus.loader import CorpusError
-
         if not self._by_id:
             self._by_id = {p.id: p for p in self.poems}
         poem = self._by_id.get(poem_id)
@@ -83,8 +82,6 @@ class Corpus:
         Poems by exactly that author come first, then title, author and text matches, each
         in corpus order.
         """
-        from engine.corpus.loader import CorpusError
-
         q = to_simplified(" ".join(query.split()))
         if not q and not author:
             raise CorpusError("empty search query")

@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-from engine.base import carry_from_arrays, carry_to_arrays
+from engine.carry import carry_from_arrays, carry_to_arrays
 from engine.checkpoint import CheckpointError
 from engine.config import RunConfig
 from engine.corpus.batching import BOS, PAD, Batches

@@ -55,6 +55,16 @@ def register(sub: Any) -> None:
     p.set_defaults(func=cmd_watch)
 
 
+def print_table(rows: list[tuple[str, ...]]) -> None:
+    """Left-aligned columns by display width: a CJK character takes two terminal cells."""
+    from rich.cells import cell_len
+
+    widths = [max(cell_len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(c + " " * (w - cell_len(c))
+                        for c, w in zip(row, widths, strict=True)).rstrip())
+
+
 def _fmt(x: float | None, spec: str) -> str:
     return "-" if x is None else format(x, spec)
 
@@ -63,12 +73,17 @@ def cmd_runs(args: argparse.Namespace) -> int:
     from tangtui.cli import print_json
     from tangtui.runs.store import Store
 
-    runs = Store().list_runs()
+    store = Store()
+    runs = store.list_runs()
+    hint = store.orphans_hint()
+    if hint:
+        print(f"tangtui: note: {hint}", file=sys.stderr)
     if args.json:
         print_json([r.to_json() for r in runs])
         return 0
     if not runs:
-        print("no runs yet (start one with `tangtui train --preset tiny`)")
+        if not hint:
+            print("no runs yet (start one with `tangtui train --preset tiny`)")
         return 0
     rows = [("ID", "NAME", "ENGINE", "STATUS", "PID", "STEP", "PPL/POEM", "CREATED")]
     for r in runs:
@@ -76,9 +91,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
         pid = str(r.pid) if r.pid and r.liveness() == "alive" else "-"
         rows.append((r.id, r.name, r.engine, r.display_status, pid, step,
                      _fmt(r.best_test_ppl, ".2f"), r.created.replace("T", " ")[:19]))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+    print_table(rows)
     return 0
 
 

@@ -28,6 +28,14 @@ def run_checkpoint(run_dir: Path) -> Path | None:
     return steps[-1] if steps else None
 
 
+def checkpoint_of(root: Path, key: str) -> Path | None:
+    """The checkpoint directory of a model key (a run id or ``starter``) in the store ``root``."""
+    from engine.generate import starter_dir
+    from tangtui.runs.models import STARTER
+
+    return starter_dir() if key == STARTER else run_checkpoint(root / "runs" / key)
+
+
 def load_retrying(locate: Callable[[], P], load: Callable[[P], T]) -> T:
     """``load(locate())``, once more from a fresh ``locate()`` if the first try failed with
     :class:`CheckpointError` or ``OSError`` (the trainer renamed the checkpoint meanwhile)."""

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from engine.config import CorpusConfig  # stdlib only: the app imports this module at start
@@ -81,14 +80,3 @@ def default_model(choices: list[ModelChoice]) -> str:
 def all_choices(store: Any | None) -> list[ModelChoice]:
     """The starter, then the runs of ``store`` (None: no usable store)."""
     return [starter_choice(), *(run_choices(store.list_runs()) if store is not None else [])]
-
-
-def checkpoint_of(root: Path, key: str) -> Path | None:
-    """The checkpoint directory of a model key in the store at ``root``."""
-    from tangtui.runs.checkpoints import run_checkpoint
-
-    if key == STARTER:
-        from engine.generate import starter_dir
-
-        return starter_dir()
-    return run_checkpoint(root / "runs" / key)

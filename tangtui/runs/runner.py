@@ -6,6 +6,11 @@ it touches anything), records pid, host and a heartbeat every few seconds, train
 ends with status ``finished``, ``stopped`` (SIGTERM, SIGINT or SIGHUP: a checkpoint first) or
 ``failed`` with its reason. :func:`spawn` starts it detached: a new session (closing the terminal
 or the SSH connection does not stop it), stdio appended to ``<run dir>/train.log``.
+
+Reliability: store writes are queued and retried (:mod:`tangtui.runs.writer`), so a busy or full
+store delays rows but never ends the run; on resume the newest *intact* checkpoint is used (a
+damaged one is set aside with a message) and ``best`` is mended before training, and a run
+whose checkpoints are all damaged keeps its status (nothing is marked failed for a bad file).
 """
 
 from __future__ import annotations
@@ -24,24 +29,35 @@ from pathlib import Path
 from typing import Any
 
 from tangtui.errors import TangtuiError
+from tangtui.runs.journal import NAME as JOURNAL
+from tangtui.runs.journal import replay_journal
 from tangtui.runs.lock import RunLock, is_locked, lock_holder
 from tangtui.runs.store import HEARTBEAT_EVERY, Store, StoreError, now_iso
+from tangtui.runs.writer import PATIENCE, StoreWriter, log_line, retrying
 
 LOG_NAME = "train.log"
 
 
-def _build(store: Store, run_id: str, resume: bool, dataset: Any, engine: Any) -> tuple:
-    """Config, dataset, engine and the checkpoint to resume from (or None)."""
+def _start_point(store: Store, run: Any, resume: bool, say: Any) -> tuple[Any, Path | None]:
+    """The run's config and the intact checkpoint to resume from (None for a fresh start);
+    ``best`` is mended from it. Raises before anything about the run is changed in the store."""
     from engine.config import RunConfig
     from engine.trainer_ckpt import CheckpointKeeper
-    from tangtui.runs.hooks import set_phase
-
-    run = store.get_run(run_id)
     config = RunConfig.from_dict(run.config).validate()
-    keeper = CheckpointKeeper(store.run_dir(run_id), config.train.keep_checkpoints)
-    start = keeper.latest() if resume else None
+    if not resume:
+        return config, None
+    keeper = CheckpointKeeper(store.run_dir(run.id), config.train.keep_checkpoints)
+    start = keeper.intact(say)
+    if start is not None:
+        keeper.repair_best(start, say)
+    return config, start
+
+
+def _build(config: Any, start: Path | None, dataset: Any, engine: Any,
+           phase: Any = lambda name: None) -> tuple:
+    """Dataset and engine (built unless injected); ``phase`` is told each step."""
     if dataset is None:
-        set_phase(store, run_id, "loading the corpus")
+        phase("loading the corpus")
         from engine.corpus import Vocab, build_dataset
         from engine.corpus.loader import load_corpus
 
@@ -52,11 +68,21 @@ def _build(store: Store, run_id: str, resume: bool, dataset: Any, engine: Any) -
             vocab = Vocab(list(load_checkpoint(start, optimizer=False).meta["vocab"]))
         dataset = build_dataset(config, load_corpus(config.corpus.script), vocab=vocab)
     if engine is None:
-        set_phase(store, run_id, "building the model")
+        phase("building the model")
         from engine.base import create_engine
 
         engine = create_engine(config, len(dataset.vocab))
-    return config, dataset, engine, start
+    return dataset, engine
+
+
+def _phase(store: Store, run_id: str, name: str) -> None:
+    """Record a start-up phase for the Monitor; a store that cannot take it stops nothing."""
+    from tangtui.runs.hooks import set_phase
+
+    try:
+        set_phase(store, run_id, name)
+    except StoreError:
+        pass
 
 
 def execute(run_id: str, *, resume: bool = False, store: Store | None = None,
@@ -80,39 +106,63 @@ def execute(run_id: str, *, resume: bool = False, store: Store | None = None,
     beat_stop = threading.Event()
     restore = _install_signals(stop) if handle_signals else {}
     trainer: Trainer | None = None
+    store_hooks: StoreHooks | None = None
+    say = _sayer(log)
+    marked = False  # the run is marked running: from here on an error marks it failed
     try:
-        store.update_run(run.id, status="running", pid=os.getpid(), host=socket.gethostname(),
-                         heartbeat=time.time(), started=now_iso(), ended=None, reason=None)
+        config, start = _start_point(store, run, resume, say)
+        retrying(lambda: store.update_run(
+            run.id, status="running", pid=os.getpid(), host=socket.gethostname(),
+            heartbeat=time.time(), started=now_iso(), ended=None, reason=None),
+            "marking the run running", say)
+        marked = True
         threading.Thread(target=_heartbeat, args=(store, run.id, beat_stop), daemon=True).start()
-        config, dataset, engine, start = _build(store, run.id, resume, dataset, engine)
-        store_hooks = StoreHooks(store, run.id, [*([LogHooks(run.id)] if log else []), *hooks])
+        dataset, engine = _build(config, start, dataset, engine,
+                                 lambda name: _phase(store, run.id, name))
+        store_hooks = StoreHooks(store, run.id, [*([LogHooks(run.id)] if log else []), *hooks],
+                                 writer=StoreWriter(say))
         trainer = Trainer(config, dataset, engine, store.run_dir(run.id), store_hooks, stop)
         if start is not None:
             trainer.resume(start)
         if resume:  # rows after the checkpoint are trained again: drop them now
-            store.truncate_after(run.id, trainer.step)
-        store.update_run(run.id, total_steps=trainer.total_steps, step=trainer.step,
-                         epoch=trainer.epoch, device=str(getattr(engine, "device", "cpu")),
-                         info={**store.get_run(run.id).info, "dataset": dataset.info,
-                               "steps_per_epoch": trainer.steps_per_epoch})
+            step = trainer.step
+            retrying(lambda: store.truncate_after(run.id, step), "dropping the rows after the "
+                     "checkpoint", say)
+            back = retrying(lambda: replay_journal(store, run.id, step), "restoring rows from "
+                            "the run's journal", say)
+            if back:
+                say(f"restored {back} rows the store had missed from {JOURNAL}")
+        retrying(lambda: store.update_run(
+            run.id, total_steps=trainer.total_steps, step=trainer.step, epoch=trainer.epoch,
+            device=str(getattr(engine, "device", "cpu")),
+            info={**store.get_run(run.id).info, "dataset": dataset.info,
+                  "steps_per_epoch": trainer.steps_per_epoch}),
+            "recording the run's size", say)
         result = trainer.run()
         if result.status == "stopped":
             result.reason = getattr(stop, "reason", None) or result.reason
-        _finish(store, run.id, result.status, result.reason, result.step)
+        store_hooks.close(PATIENCE)
+        _finish(store, run.id, result.status, result.reason, result.step, say)
         if log:
-            print(f"run {run.id} {result.status} at step {result.step}"
-                  + (f": {result.reason}" if result.reason else ""), flush=True)
+            log_line(f"run {run.id} {result.status} at step {result.step}"
+                     + (f": {result.reason}" if result.reason else ""))
         return result
     except BaseException as exc:
+        if not marked:
+            raise  # nothing about the run was changed: it keeps its status
         step = trainer.step if trainer is not None else None
         if isinstance(exc, KeyboardInterrupt):  # a second Ctrl-C: no new checkpoint
+            if store_hooks is not None:
+                store_hooks.close(5.0)
             _finish(store, run.id, "stopped", "interrupted; resume continues from the latest "
-                    "checkpoint", step)
+                    "checkpoint", step, say, patience=5.0)
             raise
         reason = " ".join(str(exc).split()) or type(exc).__name__
         if log and not isinstance(exc, TangtuiError):
             traceback.print_exc()
-        _finish(store, run.id, "failed", reason, step)
+        if store_hooks is not None:
+            store_hooks.close(PATIENCE)
+        _finish(store, run.id, "failed", reason, step, say)
         raise
     finally:
         beat_stop.set()
@@ -121,15 +171,27 @@ def execute(run_id: str, *, resume: bool = False, store: Store | None = None,
         lock.release()
 
 
-def _finish(store: Store, run_id: str, status: str, reason: str | None, step: int | None) -> None:
+def _finish(store: Store, run_id: str, status: str, reason: str | None, step: int | None,
+            say: Any, patience: float = PATIENCE) -> None:
+    """Record the end of the run, waiting up to ``patience`` s for a busy or full store."""
     values: dict[str, Any] = {"status": status, "reason": reason, "ended": now_iso(),
-                              "heartbeat": time.time(), "eta_s": None}
+                              "eta_s": None}
     if step is not None:
         values["step"] = step
     try:
-        store.update_run(run_id, **values)
-    except StoreError as exc:  # e.g. the disk is full: say so in the log, keep the checkpoint
-        print(f"could not record the end of run {run_id}: {exc}", file=sys.stderr, flush=True)
+        retrying(lambda: store.update_run(run_id, **values, heartbeat=time.time()),
+                 f"recording that the run {status}", say, patience)
+    except StoreError as exc:  # still full after `patience`: say so, the checkpoint is kept
+        say(f"could not record the end of run {run_id} ({status}"
+            + (f": {reason}" if reason else "") + f"): {exc}")
+
+
+def _sayer(log: bool) -> Any:
+    """Where the trainer's notes go: train.log (stdout) when logging, else stderr."""
+    def say(line: str) -> None:
+        log_line(line, sys.stdout if log else sys.stderr)
+
+    return say
 
 
 def _heartbeat(store: Store, run_id: str, done: threading.Event) -> None:

@@ -110,6 +110,12 @@ CREATE TABLE IF NOT EXISTS poems (
 _RUN_COLS = [f for f in Run.__dataclass_fields__]
 
 
+def _damaged(exc: sqlite3.DatabaseError) -> bool:
+    """SQLite's words for a file that is no database or a corrupt one."""
+    text = str(exc).lower()
+    return "not a database" in text or "malformed" in text or "corrupt" in text
+
+
 class Store(HistoryMixin, PoemsMixin, SeriesMixin):
     """A connection to the store; thread-safe (one connection, one lock)."""
 
@@ -129,6 +135,13 @@ class Store(HistoryMixin, PoemsMixin, SeriesMixin):
             self._db.executescript(SCHEMA)
             _migrate(self._db)
             install_blocks(self._db)
+        except sqlite3.DatabaseError as exc:
+            if not _damaged(exc):
+                raise StoreError(f"cannot use the run store at {self.root}: {exc} "
+                                 "(set TANGTUI_HOME to a writable directory)") from None
+            raise StoreError(f"the run store {self.db_path} is damaged ({exc}); rebuild it "
+                             "from the run folders with `tangtui rebuild` (the damaged file "
+                             "is kept beside it)") from None
         except (OSError, sqlite3.Error) as exc:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             raise StoreError(f"cannot use the run store at {self.root}: {reason} "
@@ -165,7 +178,9 @@ class Store(HistoryMixin, PoemsMixin, SeriesMixin):
             try:
                 return self._db.execute(sql, tuple(params)).fetchall()
             except sqlite3.Error as exc:
-                raise StoreError(f"cannot read the run store at {self.root}: {exc}") from None
+                fix = " (damaged: rebuild it with `tangtui rebuild`)" \
+                    if isinstance(exc, sqlite3.DatabaseError) and _damaged(exc) else ""
+                raise StoreError(f"cannot read the run store at {self.root}: {exc}{fix}") from None
 
     def close(self) -> None:
         with self._lock:
@@ -180,6 +195,28 @@ class Store(HistoryMixin, PoemsMixin, SeriesMixin):
     def data_version(self) -> int:
         """A number that changes when another connection commits (cheap change detection)."""
         return int(self._query("PRAGMA data_version")[0][0])
+
+    def orphan_dirs(self) -> list[Path]:
+        """Run folders (with a run.json) that have no row in the store: what is left of runs
+        when tangtui.db was emptied, replaced or damaged. ``tangtui rebuild`` restores them."""
+        try:
+            folders = [d for d in (self.root / "runs").iterdir() if (d / "run.json").is_file()]
+        except OSError:
+            return []
+        known = {r[0] for r in self._query("SELECT id FROM runs")}
+        return sorted(d for d in folders if d.name not in known)
+
+    def orphans_hint(self) -> str | None:
+        """A line for people when run folders exist that the store does not list, else None."""
+        orphans = self.orphan_dirs()
+        if not orphans:
+            return None
+        listed = len(self._query("SELECT id FROM runs"))
+        state = "is empty or damaged" if not listed else f"lists {listed} runs"
+        return (f"the run store {self.db_path} {state}, but {len(orphans)} run folder"
+                f"{'s' if len(orphans) != 1 else ''} under {self.root / 'runs'} "
+                f"{'are' if len(orphans) != 1 else 'is'} not in it; "
+                "rebuild it from them with `tangtui rebuild`")
 
     def run_dir(self, run_id: str) -> Path:
         """``<root>/runs/<id>``; ``run_id`` is validated so it can never leave the store."""

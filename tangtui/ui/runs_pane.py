@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from rich.markup import escape
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -58,7 +59,12 @@ class RunsPane(RunActionsPane):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="runs-list")
     def refresh_runs(self) -> None:
-        self.post_message(RunsListed(self.services.store().list_runs()))
+        store = self.services.store()
+        runs = store.list_runs()
+        hint = getattr(store, "orphans_hint", lambda: None)() if not runs else None
+        self.app.call_from_thread(self.query_one("#runs-empty", Static).update,
+                                  escape(hint[0].upper() + hint[1:]) + "." if hint else EMPTY)
+        self.post_message(RunsListed(runs))
 
     def on_runs_listed(self, message: RunsListed) -> None:
         message.stop()
