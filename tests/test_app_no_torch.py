@@ -27,9 +27,13 @@ SCRIPT = BLOCK_TORCH + textwrap.dedent(
                 await pilot.press(key)
                 await pilot.pause(0.2)
             await pilot.press("p")
-            await pilot.pause(0.5)
-            app.query_one("#c-model", Select).value = sys.argv[1]
-            await pilot.press(*"月", "enter")
+            select = app.query_one("#c-model", Select)
+            for _ in range(100):  # the models are listed by a worker
+                await pilot.pause(0.1)
+                if any(v == sys.argv[1] for _, v in select._options):
+                    break
+            select.value = sys.argv[1]
+            await pilot.press("tab", "月", "enter")  # tab enters Start
             for _ in range(100):
                 await pilot.pause(0.1)
                 poem = app.query_one("#compose-poem").poem
