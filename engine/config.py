@@ -88,6 +88,7 @@ class TrainConfig:
     nproc: int = 1  # torch: training processes (torchrun + DDP); batch_size rows are shared out
     backend: str = "auto"  # torch, nproc > 1: auto (nccl on CUDA, else gloo) | gloo | nccl
     eval_every: int = 200  # held-out evaluation every this many updates (and at the end)
+    early_eval: bool = True  # a first evaluation, samples, checkpoint after 5 % or 2 minutes
     eval_batches: int = 0  # batches of the test split per evaluation; 0 = all of it
     sample_every: int = 200  # live samples every this many updates
     checkpoint_every: int = 500  # checkpoint every this many updates (and at eval / stop / end)

@@ -230,6 +230,7 @@ class Poet:
         strict punctuation) ``allowed`` is every text token: the model's own choice."""
         p = distribution(logits, s, allowed, penalised)
         return {"char": self.itos[tok], "prob": round(float(p[tok]), 6), "forced": forced,
+                "rank": int(np.count_nonzero(p > p[tok])) + 1,  # 1 = the likeliest
                 "top": [{"char": self.itos[i], "prob": round(q, 6)}
                         for i, q in top_candidates(p, k)]}
 

@@ -43,7 +43,7 @@ from engine.config import RunConfig
 from engine.corpus.dataset import Dataset
 from engine.evaluation import POEMS, STREAM, Evaluation, evaluate_heldout
 from engine.faults import fault_point
-from engine.schedule import learning_rate
+from engine.schedule import early_due, learning_rate
 from engine.trainer_ckpt import CheckpointKeeper
 from engine.trainer_samples import PROMPTS, sample_poems
 
@@ -79,6 +79,7 @@ class Hooks:
     def on_eval(self, p: Progress, ev: Evaluation) -> None: ...
     def on_samples(self, p: Progress, samples: list[tuple[str, str]]) -> None: ...
     def on_checkpoint(self, p: Progress, path: Path) -> None: ...
+    def on_phase(self, phase: str) -> None: ...  # training | evaluating | sampling | checkpointing
 
 
 @dataclass
@@ -122,6 +123,8 @@ class Trainer:
         self._loss_sum, self._loss_n = 0.0, 0  # since the last log row
         self._best_pending = False  # the latest evaluation is the best: save `best` too
         self._checked_step = 0  # weights up to this update have passed the loss guard
+        self._early_pending = config.train.early_eval  # the early evaluation is still to come
+        self._phase = ""  # what the loop is doing, told to the hooks when it changes
         self.explode_at = EXPLODE_FACTOR * math.log(max(2, engine.vocab_size))
 
     # -- resume ------------------------------------------------------------------------------
@@ -157,6 +160,7 @@ class Trainer:
         self._pending = [str(x) for x in meta.get("pending", [])]
         self.last_checkpoint = Path(path)
         self._checked_step = self.step  # the user resumes from it: never removed
+        self._early_pending = self._early_pending and self.step == 0
 
     # -- the loop ----------------------------------------------------------------------------
 
@@ -173,6 +177,7 @@ class Trainer:
                                          "samples" in due)
             if failure:
                 return failure
+        self._set_phase("training")
         t_start, step_start = time.perf_counter(), self.step
         t_log, overhead = time.perf_counter(), 0.0  # overhead: eval, samples, checkpoints
         lr = learning_rate(self.config, self.step, self.total_steps)
@@ -203,7 +208,9 @@ class Trainer:
                     return failure
                 t_log, overhead = time.perf_counter(), 0.0
             t0 = time.perf_counter()
-            failure = self._after_update(done)
+            early = self._early_pending and early_due(self.step, self.total_steps, t0 - t_start)
+            self._early_pending = self._early_pending and not early
+            failure = self._after_update(done, early=early)
             if failure:
                 return failure
             overhead += time.perf_counter() - t0
@@ -215,16 +222,25 @@ class Trainer:
 
     # -- pieces ------------------------------------------------------------------------------
 
+    def _set_phase(self, phase: str) -> None:
+        self._phase = phase
+        self.hooks.on_phase(phase)
+
     def _after_update(self, done: bool, eval_due: bool | None = None,
-                      samples_due: bool | None = None) -> TrainResult | None:
-        """Evaluation, samples and checkpoint due at this step (by the config unless given);
-        a TrainResult when the run ends here (a failure, or a stop during the evaluation)."""
+                      samples_due: bool | None = None, early: bool = False
+                      ) -> TrainResult | None:
+        """Evaluation, samples and checkpoint due at this step (by the config unless given;
+        ``early``: the early first round); a TrainResult when the run ends here (a failure,
+        or a stop during the evaluation). Each part is told to the hooks as a phase."""
         tc = self.config.train
         if eval_due is None:
-            eval_due = bool(tc.eval_every and self.step % tc.eval_every == 0) or done
+            eval_due = bool(tc.eval_every and (self.step % tc.eval_every == 0 or early)) or done
         if samples_due is None:
-            samples_due = bool(tc.sample_every and (self.step % tc.sample_every == 0 or done))
+            samples_due = bool(tc.sample_every and (self.step % tc.sample_every == 0 or done
+                                                    or early))
+        failure = None
         if eval_due:
+            self._set_phase("evaluating")
             failure = self._evaluate()
             if failure:
                 return failure
@@ -232,10 +248,14 @@ class Trainer:
                 self._pending = ["eval", *(["samples"] if samples_due else [])]
                 return self._stopped()
         if samples_due:
+            self._set_phase("sampling")
             self.hooks.on_samples(self.progress(), self.samples())
-        if (tc.checkpoint_every and self.step % tc.checkpoint_every == 0) or eval_due:
-            return self._save()
-        return None
+        if (tc.checkpoint_every and (self.step % tc.checkpoint_every == 0 or early)) or eval_due:
+            self._set_phase("checkpointing")
+            failure = self._save()
+        if self._phase != "training" and failure is None:
+            self._set_phase("training")
+        return failure
 
     def _take_train_loss(self) -> TrainResult | None:
         """Guard the engine's loss since the last check, then add it to the log interval's."""

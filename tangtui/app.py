@@ -49,7 +49,8 @@ class TangtuiApp(App[None]):
     TITLE = "tangtui"
     CSS_PATH = ["ui/app.tcss", "ui/panes.tcss"]
     BINDINGS = [
-        *[Binding(key, f"show_pane('{pid}')", title) for pid, key, title, _ in PANES],
+        *[Binding(key, f"show_pane('{pid}')", title, show=False)  # the tabs show these keys
+          for pid, key, title, _ in PANES],
         Binding("slash", "search", "Search", show=False),
         Binding("question_mark", "help", "Help"),
         Binding("d", "toggle_theme", "Light/dark", show=False),
@@ -115,15 +116,18 @@ class TangtuiApp(App[None]):
         self.theme = LIGHT if self.theme == DARK else DARK
 
     def action_leave_field(self) -> None:
-        """Escape leaves a text field for another widget of its pane, so that the pane's keys
-        and the single pane-switch keys work again."""
+        """Escape leaves any control (a text field, a drop-down, a toggle) for the pane's
+        resting widget, so that the pane's keys and the pane-switch keys work again."""
         field = self.focused
-        if isinstance(field, Input):
-            pane = next((w for w in field.ancestors if isinstance(w, Pane)), None)
-            if pane is not None:
-                pane.leave_field()
-            else:
+        if field is None:
+            return
+        pane = next((w for w in field.ancestors if isinstance(w, Pane)), None)
+        if pane is None:
+            if isinstance(field, Input):
                 self.query_one(TabbedContent).query_one("Tabs").focus()
+        elif isinstance(field, Input) or (pane.LEAVE_TO and
+                                          pane.query_one(pane.LEAVE_TO) is not field):
+            pane.leave_field()
 
     async def on_open_run(self, message: OpenRun) -> None:
         monitor = await self.ensure_pane("monitor")
@@ -149,7 +153,8 @@ class TangtuiApp(App[None]):
         getattr(pane, method)()
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
+        ours = {"Keys"}  # our own help screen replaces Textual's keys panel: listed once
+        yield from (c for c in super().get_system_commands(screen) if c.title not in ours)
         for pid, key, title, _ in PANES:
             doc = pane_class(pid).__doc__ or ""
             yield SystemCommand(f"{title} pane", f"{doc} (key {key})",

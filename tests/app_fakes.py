@@ -10,6 +10,7 @@ from typing import Any
 
 from engine.corpus.model import Corpus, Poem
 from tangtui.runs.rows import EvalRow, MetricRow, Run, Sample, SavedPoem, StoreError
+from tangtui.runs.series import Curve, reduce_points
 from tangtui.ui.backends import ComposedPoem, ComposeRequest
 
 POEMS = [
@@ -73,10 +74,10 @@ class FakeStore:
 
     def add_run(self, run: Run, steps: int) -> None:
         self.runs.insert(0, run)
-        self.rows[run.id] = [MetricRow(s, s // 100, _curve(s), 1e-3, 2048.0, 0.0)
+        self.rows[run.id] = [MetricRow(s, s // 100, _curve(s), 1e-3, 2048.0, 1000.0 + s / 2)
                              for s in range(10, steps + 1, 10)]
         self.eval_rows[run.id] = [EvalRow(s, s // 100, _curve(s) + 0.2,
-                                          math.exp(_curve(s) + 0.2), 1000, 0.0)
+                                          math.exp(_curve(s) + 0.2), 1000, 1000.0 + s / 2)
                                   for s in range(50, steps + 1, 50)]
         self.samples[run.id] = [Sample(steps, "月", "月明松下房栊静，"),
                                 Sample(steps, "春", "春风吹尽满城花。")]
@@ -84,7 +85,8 @@ class FakeStore:
     def append(self, run_id: str, step: int) -> None:
         """Simulate the trainer logging one more row (and moving the run's step)."""
         with self.lock:
-            self.rows[run_id].append(MetricRow(step, 1, _curve(step), 1e-3, 2048.0, 0.0))
+            self.rows[run_id].append(MetricRow(step, 1, _curve(step), 1e-3, 2048.0,
+                                               1000.0 + step / 2))
             run = self.get_run(run_id)
             run.step = step
 
@@ -92,7 +94,8 @@ class FakeStore:
         """Simulate an evaluation at ``step`` finishing (after its train row was logged)."""
         loss = _curve(step) + 0.2
         with self.lock:
-            self.eval_rows[run_id].append(EvalRow(step, 1, loss, math.exp(loss), 1000, 0.0))
+            self.eval_rows[run_id].append(EvalRow(step, 1, loss, math.exp(loss), 1000,
+                                                  1000.0 + step / 2))
 
     def list_runs(self) -> list[Run]:
         with self.lock:
@@ -115,6 +118,16 @@ class FakeStore:
     def latest_samples(self, run_id: str) -> list[Sample]:
         return list(self.samples.get(run_id, []))
 
+    def series(self, run_id: str, column: str = "train_loss", x: str = "step",
+               lo: float | None = None, hi: float | None = None, n: int = 400) -> Curve:
+        """The store's reduction, done in Python over the fake rows."""
+        with self.lock:
+            rows = (self.rows.get(run_id, []) if column == "train_loss"
+                    else self.eval_rows.get(run_id, []))
+            xs = [float(getattr(r, x)) for r in rows]
+            ys = [getattr(r, column) for r in rows]
+        return reduce_points(xs, ys, lo, hi, n)
+
     def delete_run(self, run_id: str) -> None:
         with self.lock:
             self.runs = [r for r in self.runs if r.id != run_id]
@@ -135,22 +148,30 @@ class FakePoet:
     """Deterministic 五绝 built from the start words; candidates are a fixed distribution."""
 
     LINES = ["明月照高楼", "清风入我怀", "孤云随雁去", "长夜待春来"]
+    LINES7 = ["日照香炉生紫烟", "遥看瀑布挂前川", "飞流直下三千尺", "疑是银河落九天",
+              "国破山河城春在", "感时花溅泪恨别", "烽火连三月家书", "白头搔更短浑欲"]
 
     def __init__(self) -> None:
         self.requests: list[ComposeRequest] = []
 
     def generate(self, request: ComposeRequest) -> list[ComposedPoem]:
+        """五绝 unless a 七言 form is asked for (七绝: 4 lines, 七律: 8)."""
         self.requests.append(request)
-        lines = list(self.LINES)
+        n = 7 if request.form in ("qijue", "qilv") else 5
+        lines = list(self.LINES7 if n == 7 else self.LINES)
+        lines = lines[:8 if request.form in ("wulv", "qilv") else 4]
+        if n == 5 and len(lines) < 8 and request.form == "wulv":
+            lines = lines * 2
         if request.start:
-            lines[0] = (request.start + lines[0])[:5]
+            lines[0] = (request.start + lines[0])[:n]
         if request.acrostic:
             lines = [(h + ln[1:]) for h, ln in zip(request.acrostic, lines, strict=False)]
         text_lines = [ln + ("，" if i % 2 == 0 else "。") for i, ln in enumerate(lines)]
         text = "".join(text_lines)
         cands = [[(ch, 0.6), ("风", 0.25), ("山", 0.1)] for ch in text]
-        return [ComposedPoem(text, text_lines, cands, seed=request.seed or 7, score=-3.25,
-                             best_of=request.best_of)]
+        chosen = [(0.6, 1)] * len(text)
+        return [ComposedPoem(text, text_lines, cands, chosen, seed=request.seed or 7,
+                             score=-3.25, best_of=request.best_of)]
 
 
 class FakeRunner:

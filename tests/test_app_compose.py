@@ -29,7 +29,7 @@ async def test_type_start_words_and_generate_with_enter() -> None:
     app, _, poet = build()
     async with app.run_test(size=(80, 24)) as pilot:
         await open_compose(pilot)
-        await pilot.press("月", "enter")
+        await pilot.press("tab", "月", "enter")  # tab enters Start (the pane rests on Model)
         await pilot.pause(0.3)
         poem = app.query_one(PoemView).poem
         assert poem is not None and poem.text.startswith("月")

@@ -39,26 +39,27 @@ async def test_monitor_follows_a_detached_trainer_and_stops_it(tmp_path: Path) -
             deadline = time.monotonic() + 90
             while time.monotonic() < deadline:
                 await pilot.pause(0.25)
-                trace = pane.traces.get(run_id)
-                if trace and trace.train and (not seen or trace.train[-1][0] != seen[-1]):
-                    seen.append(trace.train[-1][0])
-                if len(seen) >= 3 and trace and len(trace.test) >= 2:
+                rc = pane.curves.get(run_id)
+                if rc and rc.train.x and (not seen or rc.train.x[-1] != seen[-1]):
+                    seen.append(rc.train.x[-1])
+                if len(seen) >= 3 and rc and len(rc.test.x) >= 2:
                     break
             assert pane.run_ids == [run_id]
             assert len(seen) >= 3 and seen == sorted(seen), seen  # it grew while we watched
             await pilot.press("s")
             while time.monotonic() < deadline:
                 await pilot.pause(0.25)
-                trace = pane.traces[run_id]
-                if trace.run.status != "running":
+                rc = pane.curves[run_id]
+                if rc.run.status != "running":
                     break
-            trace = pane.traces[run_id]
-            assert trace.run.status == "stopped", trace.run
-            assert trace.run.reason == "stopped by SIGTERM"
+            rc = pane.curves[run_id]
+            assert rc.run.status == "stopped", rc.run
+            assert rc.run.reason == "stopped by SIGTERM"
             # every point the store has, none twice, none skipped (train and test cursors)
-            assert [s for s, _ in trace.train] == [m.step for m in store.metrics(run_id)]
-            assert [s for s, _ in trace.test] == [e.step for e in store.evals(run_id)]
-            assert len(trace.test) >= 2 and app.query_one("#monitor-plot").series["test"]
+            await pilot.pause(1.0)  # a poll after the end reads the final rows
+            assert rc.train.x == [m.step for m in store.metrics(run_id)]
+            assert rc.test.x == [e.step for e in store.evals(run_id)]
+            assert len(rc.test.x) >= 2 and app.query_one("#monitor-plot").series["test"]
             assert "stopped" in str(app.query_one("#monitor-status").render())
     finally:
         with contextlib.suppress(TangtuiError):  # never leave a trainer behind

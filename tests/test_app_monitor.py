@@ -8,8 +8,8 @@ from app_fakes import FakePoet, FakeRunner, FakeStore, _run, fake_corpus
 from textual.worker import WorkerCancelled
 
 from tangtui.app import make_app
+from tangtui.ui.curve_plot import CurvePlot
 from tangtui.ui.monitor_pane import MonitorPane
-from tangtui.ui.plots import CurvePlot
 
 LIVE = "20250103-100000-cccc"
 
@@ -49,8 +49,8 @@ async def test_follows_the_live_run_and_updates_live() -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         pane = await open_monitor(pilot)
         assert pane.run_ids == [LIVE]
-        trace = pane.traces[LIVE]
-        assert [s for s, _ in trace.train][-1] == 100 and len(trace.test) == 2
+        rc = pane.curves[LIVE]
+        assert rc.train.x[-1] == 100 and len(rc.test.x) == 2
         plot = app.query_one(CurvePlot)
         assert set(plot.series) == {"train", "test"}
         status = str(app.query_one("#monitor-status").render())
@@ -59,7 +59,7 @@ async def test_follows_the_live_run_and_updates_live() -> None:
         store.append(LIVE, 110)
         store.append(LIVE, 120)
         await pilot.pause(1.2)  # one poll interval and a bit
-        assert [s for s, _ in pane.traces[LIVE].train][-3:] == [100, 110, 120]
+        assert pane.curves[LIVE].train.x[-3:] == [100, 110, 120]
         assert plot.series["train"][0][-1] == 120.0
         assert "step 120/400" in str(app.query_one("#monitor-status").render())
 
@@ -73,12 +73,11 @@ async def test_an_evaluation_that_lands_after_its_train_row_is_not_skipped() -> 
         store.append(LIVE, 110)
         store.append(LIVE, 150)  # logged; its evaluation still running
         await poll_now(pilot, pane)
-        assert pane.traces[LIVE].train[-1][0] == 150
-        assert [s for s, _ in pane.traces[LIVE].test] == [50, 100]
+        assert pane.curves[LIVE].train.x[-1] == 150
+        assert pane.curves[LIVE].test.x == [50, 100]
         store.append_eval(LIVE, 150)
         await poll_now(pilot, pane)
-        trace = pane.traces[LIVE]
-        assert [s for s, _ in trace.test] == [e.step for e in store.evals(LIVE)] == [50, 100, 150]
+        assert pane.curves[LIVE].test.x == [e.step for e in store.evals(LIVE)] == [50, 100, 150]
         assert app.query_one(CurvePlot).series["test"][0] == [50.0, 100.0, 150.0]
 
 
@@ -149,19 +148,21 @@ async def test_log_y_survives_redraws_and_the_theme_toggle() -> None:
         await pilot.press("d")
         await pilot.pause()
         assert app.is_running and app.theme == "textual-light"
-        assert "cannot draw" not in plot_text(plot) and "train" in plot_text(plot)
+        assert "cannot draw" not in plot_text(plot) and "log y" in plot_text(plot)
 
 
-async def test_a_plotext_failure_is_a_line_not_a_crash() -> None:
+async def test_a_drawing_failure_is_a_line_not_a_crash(monkeypatch) -> None:
+    import tangtui.ui.curve_plot
+
     app, _, _ = build()
     async with app.run_test(size=(80, 24)) as pilot:
         await open_monitor(pilot)
         plot = app.query_one(CurvePlot)
 
-        def broken() -> str:
+        def broken(*args, **kwargs):
             raise IndexError("list index out of range")
 
-        plot._plot.build = broken
+        monkeypatch.setattr(tangtui.ui.curve_plot, "render_chart", broken)
         plot.replot()
         await pilot.pause()
         assert app.is_running

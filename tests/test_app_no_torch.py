@@ -28,12 +28,12 @@ SCRIPT = BLOCK_TORCH + textwrap.dedent(
                 await pilot.pause(0.2)
             await pilot.press("p")
             select = app.query_one("#c-model", Select)
-            for _ in range(200):  # the models are listed by a worker
-                await pilot.pause(0.05)
-                if sys.argv[1] in {value for _, value in select._options}:
+            for _ in range(100):  # the models are listed by a worker
+                await pilot.pause(0.1)
+                if any(v == sys.argv[1] for _, v in select._options):
                     break
             select.value = sys.argv[1]
-            await pilot.press(*"月", "enter")
+            await pilot.press("tab", "月", "enter")  # tab enters Start
             for _ in range(100):
                 await pilot.pause(0.1)
                 poem = app.query_one("#compose-poem").poem

@@ -30,9 +30,15 @@ async def test_single_keys_switch_panes() -> None:
         await pilot.press("p")
         await pilot.pause()
         assert tabs.active == "compose"
-        assert isinstance(app.focused, Input) and app.focused.id == "c-start"
-        await pilot.press("m")  # typed into the field, not a pane switch
-        assert tabs.active == "compose" and app.focused.value == "m"
+        assert app.focused.id == "c-model"  # no text field: letters still switch panes
+        await pilot.press("t")
+        await pilot.pause()
+        assert tabs.active == "train"
+        assert app.query_one("#c-start", Input).value == ""  # "p" then "t" typed nothing
+        await pilot.press("p", "tab", "m")  # tab enters Start: now letters are text
+        await pilot.pause()
+        assert tabs.active == "compose" and app.focused.id == "c-start"
+        assert app.focused.value == "m"
         await pilot.press("escape", "c")
         await pilot.pause()
         assert tabs.active == "corpus"
@@ -107,7 +113,7 @@ async def test_escape_stays_in_the_pane_so_its_keys_work() -> None:
     app = build(store=store, generator=poet, runner=runner)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
-        await pilot.press("p", "月", "escape")
+        await pilot.press("p", "tab", "月", "escape")
         await pilot.pause()
         assert in_pane(app, "compose")
         assert "ctrl+g" in app.active_bindings  # shown in the footer

@@ -56,7 +56,7 @@ def has(selector: str, attr: str) -> Callable[[TangtuiApp], bool]:
 SCENES = {
     "runs": steps(until=has("#runs-table", "row_count")),
     "train": steps("t"),
-    "monitor": steps("m", until=has("MonitorPane", "traces")),
+    "monitor": steps("m", until=has("MonitorPane", "curves")),
     "corpus": steps("c", "down", until=has("CorpusPane", "results")),
     "corpus_stats": steps("c", "s", until=has("CorpusPane", "stats")),
     "compose": steps("p", "月", "enter", "escape", "tab", "tab", "tab",

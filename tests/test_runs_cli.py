@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from engine.schedule import early_step
 from engine.trainer_ckpt import CheckpointKeeper, checkpoint_step
 from tangtui.runs.store import Store
 
@@ -70,7 +71,7 @@ def test_tiny_run_end_to_end(engine: str) -> None:
     rows = json.loads(tangtui("metrics", f"tiny-{engine}", "--json").stdout)
     assert [r["step"] for r in rows] == list(range(1, 13))
     evaluated = [r for r in rows if r["test_ppl"] is not None]
-    assert [r["step"] for r in evaluated] == [10, 12]
+    assert [r["step"] for r in evaluated] == [1, 10, 12]  # early (5 %), every 10, the end
     assert run.best_test_ppl == min(r["test_ppl"] for r in evaluated) < 2000
     assert len(store.latest_samples(run.id)) == 4
     watch = tangtui("watch", run.id).stdout
@@ -98,7 +99,9 @@ def test_kill_9_then_resume_gives_a_history_without_gaps_or_duplicates() -> None
     every = [n for n in (train["checkpoint_every"], train["eval_every"]) if n]
     latest = CheckpointKeeper(store.run_dir(info["id"])).latest()
     assert ckpt is not None and latest is not None and checkpoint_step(latest) >= ckpt
-    assert all(any(s % n == 0 for n in every) for s in (ckpt, checkpoint_step(latest))), every
+    early = early_step(before.total_steps)  # the early evaluation's checkpoint (5 % of the run)
+    assert all(s == early or any(s % n == 0 for n in every)
+               for s in (ckpt, checkpoint_step(latest))), every
     tangtui("resume", info["id"])
     after = store.get_run(info["id"])
     assert after.status == "finished" and after.step == total and after.attempt == 1
@@ -162,3 +165,9 @@ def test_unwritable_store_gives_one_line_error(tmp_path: Path, monkeypatch) -> N
     proc = tangtui("train", "--preset", "tiny", check=False)
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1
     assert proc.stderr.startswith("tangtui: error: cannot use the run store")
+
+
+def test_metrics_refuses_a_tail_below_one() -> None:
+    proc = tangtui("metrics", "anything", "--tail", "-1", check=False)
+    assert proc.returncode == 2 and "--tail: must be at least 1, got -1" in proc.stderr
+    assert "Traceback" not in proc.stderr

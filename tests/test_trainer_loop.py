@@ -225,3 +225,34 @@ def test_a_stop_during_evaluation_drops_it_and_saves_the_position(tmp_path: Path
     assert result.status == "stopped" and result.step == 5
     assert eng.eval_batches == 1 and rec.evals == [] and result.best_test_ppl is None
     assert load_checkpoint(result.checkpoint).meta["step"] == 5
+
+
+class PhaseRecord(Record):
+    def __init__(self) -> None:
+        super().__init__()
+        self.phases: list[str] = []
+
+    def on_phase(self, phase: str) -> None:
+        self.phases.append(phase)
+
+
+def test_the_first_evaluation_samples_and_checkpoint_come_early(tmp_path: Path) -> None:
+    rec = PhaseRecord()
+    cfg = fake_config(**{"train.steps": 100, "train.eval_every": 50, "train.sample_every": 50,
+                         "train.checkpoint_every": 0, "train.early_eval": True})
+    trainer, _ = make(cfg, tmp_path, rec)
+    assert trainer.run().status == "finished"
+    assert [s for s, *_ in rec.evals] == [5, 50, 100]  # 5 % of the run, then the schedule
+    assert len(rec.samples) == 3 and rec.ckpts[:1] == [5]
+    assert rec.phases[:5] == ["training", "evaluating", "sampling", "checkpointing", "training"]
+
+
+def test_the_early_evaluation_comes_after_two_minutes_if_sooner(tmp_path, monkeypatch) -> None:
+    import engine.schedule
+
+    monkeypatch.setattr(engine.schedule, "EARLY_S", 0.0)  # "two minutes" have passed at once
+    rec = Record()
+    cfg = fake_config(**{"train.steps": 100, "train.eval_every": 50, "train.early_eval": True})
+    trainer, _ = make(cfg, None, rec)
+    trainer.run()
+    assert [s for s, *_ in rec.evals] == [1, 50, 100]

@@ -43,3 +43,16 @@ def test_cosine_without_warmup_and_with_no_room_to_decay() -> None:
 def test_step_schedule_decays_every_step_every_updates_after_warmup() -> None:
     lrs = rates(9, schedule="step", warmup=1, step_every=3, gamma=0.5)
     assert lrs == pytest.approx([0.4, 0.4, 0.4, 0.4, 0.2, 0.2, 0.2, 0.1, 0.1])
+
+
+def test_early_evaluation_schedule() -> None:
+    from engine.schedule import early_due, early_step, next_eval_step
+
+    assert early_step(4000) == 200 and early_step(10) == 1
+    assert not early_due(199, 4000, 119.0) and early_due(200, 4000, 0.0)
+    assert early_due(3, 4000, 120.0)  # two minutes, whichever first
+    assert next_eval_step(0, 4000, 1000, True) == 200
+    assert next_eval_step(200, 4000, 1000, False) == 1000
+    assert next_eval_step(3999, 4000, 1000, False) == 4000
+    assert next_eval_step(4000, 4000, 1000, False) is None
+    assert next_eval_step(5, 4000, 0, False) == 4000

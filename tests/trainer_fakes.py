@@ -139,7 +139,7 @@ def fake_config(**overrides: Any) -> RunConfig:
     base = {"model.embed_dim": 8, "model.hidden_dim": 8, "optim.name": "momentum",
             "optim.lr": 0.5, "train.batch_size": 4, "train.seq_len": 8, "train.epochs": 3,
             "train.eval_every": 5, "train.sample_every": 5, "train.checkpoint_every": 5,
-            "train.log_every": 1}
+            "train.log_every": 1, "train.early_eval": False}
     for key, value in {**base, **overrides}.items():
         set_field(cfg, key, value)
     return cfg.validate()

@@ -79,7 +79,8 @@ class Corpus:
                limit: int = 20) -> list[Poem]:
         """Poems whose title, author or text contains ``query`` (either script).
 
-        Title matches come first, then author, then text, each in corpus order.
+        Poems by exactly that author come first, then title, author and text matches, each
+        in corpus order.
         """
         q = to_simplified(" ".join(query.split()))
         if not q and not author:
@@ -91,24 +92,26 @@ class Corpus:
         except ValueError as exc:
             raise CorpusError(str(exc)) from None
         who = to_simplified(author.strip()) if author else None
-        ranked: tuple[list[Poem], list[Poem], list[Poem]] = ([], [], [])
+        # exact author, title, author contains, text (杜甫 lists 杜甫's poems before 李白's
+        # 沙丘城下寄杜甫, which only names him in its title)
+        ranked: tuple[list[Poem], ...] = ([], [], [], [])
         for poem, key in zip(self.poems, self._search_keys(), strict=True):
             if form_key and poem.form != form_key:
                 continue
             title, name, text = key.split("\x1f")
             if who and name != who:
                 continue
-            if not q:
+            if not q or q == name:
                 ranked[0].append(poem)
             elif q in title:
-                ranked[0].append(poem)
-            elif q in name:
                 ranked[1].append(poem)
-            elif q in text:
+            elif q in name:
                 ranked[2].append(poem)
+            elif q in text:
+                ranked[3].append(poem)
             if len(ranked[0]) >= limit:
                 break
-        return (ranked[0] + ranked[1] + ranked[2])[:limit]
+        return [p for tier in ranked for p in tier][:limit]
 
     def filter(self, forms: list[str] | None = None, authors: list[str] | None = None,
                min_len: int = 0, max_len: int = 0) -> list[Poem]:

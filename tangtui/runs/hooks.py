@@ -72,6 +72,9 @@ class StoreHooks(Hooks):
                         lambda: self.store.update_run(self.run_id, checkpoint_step=step))
         self._each("on_checkpoint", p, path)
 
+    def on_phase(self, phase: str) -> None:
+        self.writer.put(f"the phase {phase!r}",
+                        lambda: set_phase(self.store, self.run_id, phase))
 
     def close(self, timeout: float) -> bool:
         """Wait up to ``timeout`` s for the queued writes; False if some were given up."""
@@ -96,3 +99,9 @@ class LogHooks(Hooks):
     def on_samples(self, p: Progress, samples: list[tuple[str, str]]) -> None:
         for _, text in samples:
             log_line(f"  {text}")
+
+
+def set_phase(store: Store, run_id: str, phase: str) -> None:
+    """Record what the trainer is doing (``info.phase``, shown by the Monitor)."""
+    info = store.get_run(run_id).info
+    store.update_run(run_id, info={**info, "phase": phase, "phase_time": time.time()})

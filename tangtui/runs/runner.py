@@ -50,7 +50,6 @@ def _start_point(store: Store, run: Any, resume: bool, say: Any) -> tuple[Any, P
     ``best`` is mended from it. Raises before anything about the run is changed in the store."""
     from engine.config import RunConfig
     from engine.trainer_ckpt import CheckpointKeeper
-
     config = RunConfig.from_dict(run.config).validate()
     if not resume:
         return config, None
@@ -62,12 +61,13 @@ def _start_point(store: Store, run: Any, resume: bool, say: Any) -> tuple[Any, P
 
 
 def _build(config: Any, start: Path | None, dataset: Any, engine: Any,
-           dist: Any = None) -> tuple:
-    """Dataset and engine (built unless injected).
+           dist: Any = None, phase: Any = lambda name: None) -> tuple:
+    """Dataset and engine (built unless injected); ``phase`` is told each step.
 
     ``dist``: rank 0 of N processes sends the plan to the other ranks before the engine exists.
     """
     if dataset is None:
+        phase("loading the corpus")
         from engine.corpus import Vocab, build_dataset
         from engine.corpus.loader import load_corpus
 
@@ -82,10 +82,21 @@ def _build(config: Any, start: Path | None, dataset: Any, engine: Any,
 
         send_plan(dist, config, list(dataset.vocab.itos), start is not None)
     if engine is None:
+        phase("building the model")
         from engine.base import create_engine
 
         engine = create_engine(config, len(dataset.vocab))
     return dataset, engine
+
+
+def _phase(store: Store, run_id: str, name: str) -> None:
+    """Record a start-up phase for the Monitor; a store that cannot take it stops nothing."""
+    from tangtui.runs.hooks import set_phase
+
+    try:
+        set_phase(store, run_id, name)
+    except StoreError:
+        pass
 
 
 def execute(run_id: str, *, resume: bool = False, store: Store | None = None,
@@ -121,7 +132,8 @@ def execute(run_id: str, *, resume: bool = False, store: Store | None = None,
             "marking the run running", say)
         marked = True
         threading.Thread(target=_heartbeat, args=(store, run.id, beat_stop), daemon=True).start()
-        dataset, engine = _build(config, start, dataset, engine, dist)
+        dataset, engine = _build(config, start, dataset, engine, dist,
+                                 lambda name: _phase(store, run.id, name))
         store_hooks = StoreHooks(store, run.id, [*([LogHooks(run.id)] if log else []), *hooks],
                                  writer=StoreWriter(say))
         trainer = Trainer(config, dataset, engine, store.run_dir(run.id), store_hooks,
@@ -143,7 +155,8 @@ def execute(run_id: str, *, resume: bool = False, store: Store | None = None,
         retrying(lambda: store.update_run(
             run.id, total_steps=trainer.total_steps, step=trainer.step, epoch=trainer.epoch,
             device=_device_text(engine, dist),
-            info={**store.get_run(run.id).info, "dataset": dataset.info}),
+            info={**store.get_run(run.id).info, "dataset": dataset.info,
+                  "steps_per_epoch": trainer.steps_per_epoch}),
             "recording the run's size", say)
         result = trainer.run()
         if result.status == "stopped":

@@ -74,6 +74,7 @@ from tangtui.runs.rows import (
     check_run_name,
     now_iso,
 )
+from tangtui.runs.series import SeriesMixin, install_blocks
 
 __all__ = ["ACTIVE", "HEARTBEAT_EVERY", "HEARTBEAT_STALE", "STATUSES", "EvalRow", "MetricRow",
            "Run", "Sample", "SavedPoem", "Store", "StoreError", "check_run_id", "check_run_name",
@@ -116,7 +117,7 @@ def _damaged(exc: sqlite3.DatabaseError) -> bool:
     return "not a database" in text or "malformed" in text or "corrupt" in text
 
 
-class Store(HistoryMixin, PoemsMixin, ExperimentsMixin):
+class Store(HistoryMixin, PoemsMixin, ExperimentsMixin, SeriesMixin):
     """A connection to the store; thread-safe (one connection, one lock)."""
 
     def __init__(self, root: str | os.PathLike[str] | None = None) -> None:
@@ -134,6 +135,7 @@ class Store(HistoryMixin, PoemsMixin, ExperimentsMixin):
             self._db.execute("PRAGMA synchronous = NORMAL")
             self._db.executescript(SCHEMA + LAB_SCHEMA)
             _migrate(self._db)
+            install_blocks(self._db)
         except sqlite3.DatabaseError as exc:
             if not _damaged(exc):
                 raise StoreError(f"cannot use the run store at {self.root}: {exc} "
@@ -318,10 +320,10 @@ class Store(HistoryMixin, PoemsMixin, ExperimentsMixin):
             raise training_error(run.name, exc.pid) from None
         try:
             with self._tx() as db:
+                db.execute("DELETE FROM runs WHERE id = ?", (run.id,))  # first: see series.py
                 for table in ("metrics", "evals", "samples", "probes"):
                     db.execute(f"DELETE FROM {table} WHERE run_id = ?", (run.id,))
                 orphan_poems(db, run.id, run.name)
-                db.execute("DELETE FROM runs WHERE id = ?", (run.id,))
             shutil.rmtree(self.run_dir(run.id), ignore_errors=True)
         finally:
             lock.release()

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from engine.corpus import Corpus
     from tangtui.runs.rows import EvalRow, MetricRow, Run, Sample, SavedPoem
+    from tangtui.runs.series import Curve
 
 from tangtui.runs.models import STARTER  # model key of the bundled starter model
 
@@ -27,6 +28,8 @@ class RunStore(Protocol):
     def metrics(self, run_id: str, since: int = -1) -> list[MetricRow]: ...
     def evals(self, run_id: str, since: int = -1) -> list[EvalRow]: ...
     def latest_samples(self, run_id: str) -> list[Sample]: ...
+    def series(self, run_id: str, column: str = "train_loss", x: str = "step",
+               lo: float | None = None, hi: float | None = None, n: int = 400) -> Curve: ...
     def delete_run(self, run_id: str) -> None: ...
     def save_poem(self, text: str, run_id: str | None = None,
                   settings: dict[str, Any] | None = None) -> SavedPoem: ...
@@ -71,6 +74,7 @@ class ComposedPoem:
     text: str
     lines: list[str]
     candidates: list[list[tuple[str, float]]] = field(default_factory=list)
+    chosen: list[tuple[float, int]] = field(default_factory=list)  # (prob, rank) of text[i]
     seed: int | None = None  # rerun with this seed to get this poem again
     score: float | None = None  # mean log-probability per character under the model
     best_of: int = 1

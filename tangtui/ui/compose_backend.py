@@ -69,6 +69,8 @@ class EnginePoet:
         for p in poems:
             cands = [[(t["char"], float(t["prob"])) for t in c.get("top", [])]
                      for c in (p.candidates or [])]
-            out.append(ComposedPoem(p.text, list(p.lines), cands, seed=p.seed, score=p.score,
-                                    best_of=p.best_of))
+            chosen = [(float(c.get("prob", 0.0)), int(c.get("rank", 0)))
+                      for c in (p.candidates or [])]
+            out.append(ComposedPoem(p.text, list(p.lines), cands, chosen, seed=p.seed,
+                                    score=p.score, best_of=p.best_of))
         return out

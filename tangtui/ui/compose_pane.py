@@ -33,6 +33,14 @@ if TYPE_CHECKING:
     pass
 
 METRES = [("off", "off"), ("loose 二四六", "loose"), ("strict 平仄", "strict")]
+NARROW = 100  # columns below which the candidates go under the poem
+RHYME = "even lines rhyme"
+
+
+def toggle_label(text: str, on: bool) -> str:
+    return f"{text}: {'on' if on else 'off'}"
+
+
 FORMS = [("free 自由", "free")] + [(f"{k} {v}", k) for k, v in FORM_LABELS.items() if k != "other"]
 
 
@@ -54,6 +62,7 @@ class ComposePane(Pane):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.history: list[tuple[ComposeRequest, ComposedPoem]] = []
+        self.saved: dict[int, int] = {}  # history index -> saved poem id (saved once only)
         self.current: int | None = None
         self.busy = False
         self.exported: Path | None = None
@@ -90,7 +99,7 @@ class ComposePane(Pane):
             ("Top-p", Input("0.95", type="number", id="c-top-p", compact=True)),
             ("Seed", Input(placeholder="random", type="integer", id="c-seed", compact=True)),
             ("Best of", Input("4", type="integer", id="c-best-of", compact=True)),
-            ("Rhyme", Checkbox("even lines rhyme", id="c-rhyme", compact=True)),
+            ("Rhyme", Checkbox(toggle_label(RHYME, False), id="c-rhyme", compact=True)),
             ("Metre", Select(METRES, value="off", allow_blank=False, id="c-metre", compact=True)),
         ]
 
@@ -99,7 +108,16 @@ class ComposePane(Pane):
         self.query_one("#compose-candidates", Static).border_title = "candidates"
 
     def focus_default(self) -> None:
-        self.focus_now(self.query_one("#c-start", Input))
+        """The model picker: letters still switch panes; tab or a click enters a field."""
+        self.focus_now(self.query_one("#c-model", Select))
+
+    def on_resize(self) -> None:
+        """Below NARROW columns the candidates go under the poem (a 七言 line never wraps)."""
+        self.set_class(self.app.size.width < NARROW, "-narrow")
+
+    def on_checkbox_changed(self, event: Checkbox.Changed) -> None:
+        """Toggles say their state in words, not only by colour."""
+        event.checkbox.label = toggle_label(RHYME, event.value)
 
     def on_pane_shown(self) -> None:
         self.list_models()
@@ -178,6 +196,8 @@ class ComposePane(Pane):
     def worker_failed(self, worker: Any) -> None:
         if worker.group == "compose-generate":
             self._idle()
+        elif worker.group == "compose-save":  # not saved after all: ctrl+s may try again
+            self.saved = {i: pid for i, pid in self.saved.items() if pid}
 
     def _idle(self) -> None:
         self.busy = False
@@ -219,18 +239,23 @@ class ComposePane(Pane):
         if self.current is None:
             self.notify("Nothing to save yet: generate a poem first", severity="warning")
             return
+        if self.current in self.saved:
+            self.notify(f"Already saved as poem #{self.saved[self.current]}", title="Compose")
+            return
         request, poem = self.history[self.current]
-        self.save(request, poem)
+        self.saved[self.current] = 0  # pending: a second ctrl+s meanwhile saves nothing
+        self.save(self.current, request, poem)
 
     @work(thread=True, exit_on_error=False, group="compose-save")
-    def save(self, request: ComposeRequest, poem: ComposedPoem) -> None:
+    def save(self, index: int, request: ComposeRequest, poem: ComposedPoem) -> None:
         run_id = None if request.model == STARTER else request.model
         settings = {**request.settings(), "seed": poem.seed}
         self.post_message(PoemSaved(self.services.store().save_poem(poem.text, run_id,
-                                                                    settings)))
+                                                                    settings), index))
 
     def on_poem_saved(self, message: PoemSaved) -> None:
         message.stop()
+        self.saved[message.index] = message.poem.id
         self.notify(f"Saved poem #{message.poem.id}", title="Compose")
 
     def action_export(self) -> None:

@@ -22,7 +22,7 @@ from tangtui.ui.poem_text import FORM_LABELS, FORM_SHORT, poem_markup
 if TYPE_CHECKING:
     from engine.corpus import Corpus, Poem
 
-LIMIT = 200
+PAGE = 200  # rows added to the table at a time (more as the cursor nears the end)
 SEARCH_DELAY = 0.25
 
 
@@ -41,6 +41,7 @@ class CorpusPane(Pane):
         super().__init__(*args, **kwargs)
         self.corpus: Corpus | None = None
         self.results: list[Poem] = []
+        self.close: set[str] = set()  # ids of results that only match approximately
         self.stats: dict[str, Any] | None = None
         self._timer: Any = None
         self.search_next = False  # `/` was pressed: focus the search field, not the table
@@ -49,6 +50,7 @@ class CorpusPane(Pane):
         with Horizontal(id="corpus-bar"):
             yield Input(placeholder="Search title, author or text…", id="corpus-search",
                         compact=True)
+            yield Input(placeholder="author", id="corpus-author", compact=True)
             yield Select([(f"{v} {k}", k) for k, v in FORM_LABELS.items()], prompt="All forms",
                          id="corpus-form", compact=True)
         with ContentSwitcher(initial="corpus-browse", id="corpus-switch"):
@@ -107,13 +109,13 @@ class CorpusPane(Pane):
             self.compute_stats()
 
     def on_input_changed(self, event: Input.Changed) -> None:
-        if event.input.id == "corpus-search":
+        if event.input.id in ("corpus-search", "corpus-author"):
             if self._timer is not None:
                 self._timer.stop()
             self._timer = self.set_timer(SEARCH_DELAY, self.run_search)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        if event.input.id == "corpus-search":
+        if event.input.id in ("corpus-search", "corpus-author"):
             self.show_results()
             self.run_search()
             self.focus_now(self.query_one(DataTable))
@@ -128,27 +130,26 @@ class CorpusPane(Pane):
             return
         form = self.query_one("#corpus-form", Select).value
         query = self.query_one("#corpus-search", Input).value.strip()
-        self.search(query, None if form is Select.NULL else str(form))
+        author = self.query_one("#corpus-author", Input).value.strip()
+        self.search(query, author, None if form is Select.NULL else str(form))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="corpus-search")
-    def search(self, query: str, form: str | None) -> None:
+    def search(self, query: str, author: str, form: str | None) -> None:
+        from tangtui.ui.corpus_search import find_poems
+
         corpus = self.corpus
         assert corpus is not None
-        if query:
-            poems = corpus.search(query, form=form, limit=LIMIT)
-        else:
-            poems = [p for p in corpus.poems if form is None or p.form == form][:LIMIT]
+        poems, close = find_poems(corpus, query, author, form)
         if not get_current_worker().is_cancelled:
-            self.post_message(SearchDone(query, poems))
+            self.post_message(SearchDone(" ".join(filter(None, (query, author))), poems,
+                                         close))
 
     def on_search_done(self, message: SearchDone) -> None:
         message.stop()
-        self.results = message.poems
+        self.results, self.close = message.poems, message.close
         table = self.query_one(DataTable)
         table.clear()
-        for i, p in enumerate(self.results):
-            table.add_row(p.title[:10], p.author[:6], FORM_SHORT.get(p.form, p.form), key=str(i))
-        table.border_title = f"{len(self.results)}{'+' if len(self.results) >= LIMIT else ''} poems"
+        self.add_page()
         if self.results:
             self.show_poem(0)
         else:
@@ -157,9 +158,25 @@ class CorpusPane(Pane):
             self.query_one(MetreGrid).show_text(None)
             self.query_one("#corpus-bio", Static).update("")
 
+    def add_page(self) -> None:
+        """Add the next PAGE results to the table; its title says how many are listed."""
+        table = self.query_one(DataTable)
+        start = table.row_count
+        for i, p in enumerate(self.results[start:start + PAGE], start):
+            mark = "≈ " if p.id in self.close else ""
+            table.add_row(mark + p.title[:10], p.author[:6], FORM_SHORT.get(p.form, p.form),
+                          key=str(i))
+        total, shown = len(self.results), table.row_count
+        close = f" ({len(self.close):,} close)" if self.close else ""
+        table.border_title = (f"{total:,} poems{close}" if shown >= total else
+                              f"{shown:,} of {total:,} poems{close}")
+
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         event.stop()
         self.show_poem(event.cursor_row)
+        if event.cursor_row >= event.data_table.row_count - 5 and \
+                event.data_table.row_count < len(self.results):
+            self.add_page()  # a virtual list: the next page comes as the cursor nears the end
 
     def show_poem(self, index: int) -> None:
         if not (0 <= index < len(self.results)) or self.corpus is None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -11,8 +11,9 @@ from textual.message import Message
 if TYPE_CHECKING:
     from engine.corpus import Corpus, Poem
     from tangtui.runs.models import ModelChoice
-    from tangtui.runs.rows import Run, Sample, SavedPoem
+    from tangtui.runs.rows import Run, SavedPoem
     from tangtui.ui.backends import ComposedPoem, ComposeRequest
+    from tangtui.ui.monitor_view import RunFetch
 
 
 @dataclass
@@ -28,6 +29,7 @@ class SearchDone(Message):
 
     query: str
     poems: list[Poem]
+    close: set[str] = field(default_factory=set)  # ids of approximate matches
 
 
 @dataclass
@@ -52,14 +54,10 @@ class RunsListed(Message):
 
 
 @dataclass
-class HistoryFetched(Message):
-    """New metric points of one run since the last poll (``reset`` replaces the old ones)."""
+class SeriesFetched(Message):
+    """The curves of the runs on show, reduced to the chart's width (one poll's worth)."""
 
-    run: Run
-    train: list[tuple[int, float]]
-    test: list[tuple[int, float]]
-    samples: list[Sample]
-    reset: bool
+    items: list[RunFetch]
 
 
 @dataclass
@@ -72,9 +70,10 @@ class PoemsComposed(Message):
 
 @dataclass
 class PoemSaved(Message):
-    """A poem was saved in the store."""
+    """A poem was saved in the store (``index``: its place in the Compose history)."""
 
     poem: SavedPoem
+    index: int = -1
 
 
 @dataclass
@@ -97,6 +96,11 @@ class RunLaunched(Message):
 
     run_id: str
     action: str
+    name: str = ""  # the run's name, for toasts (people know runs by name)
+
+    @property
+    def label(self) -> str:
+        return self.name or self.run_id
 
 
 @dataclass

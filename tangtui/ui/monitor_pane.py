@@ -1,90 +1,63 @@
 """The Monitor pane: live loss/perplexity curves of one or more runs, their status and samples.
 
-It polls the store a few times a second from a worker (only rows after the last step it has
-seen), so it attaches to any run, wherever it was started, and notices when one dies.
+A worker polls the store a few times a second and reads each run's curves already reduced to
+the chart's width in SQL (min/max/mean per bucket, :mod:`tangtui.runs.series`), so a run of
+300,000 steps costs a few hundred points; the UI thread only turns them into lines and draws.
+A finished run is read again only when the view changes (x axis, zoom, width); a live one when
+its step moves (its evaluations, which land after their train row, at every poll).
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from rich.markup import escape
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.events import Resize
 from textual.widgets import Select, Static
 
-from tangtui.runs.dist_launch import processes_text
-from tangtui.ui.format import fmt_duration, fmt_ppl, fmt_rate, run_status
-from tangtui.ui.messages import HistoryFetched, RunLaunched, RunsListed
-from tangtui.ui.plots import CurvePlot
-from tangtui.ui.run_actions import RunActionsPane
+from tangtui.ui.curve_plot import CurvePlot
+from tangtui.ui.format import run_status
+from tangtui.ui.messages import RunLaunched, RunsListed, SeriesFetched
+from tangtui.ui.monitor_keys import MonitorKeys
+from tangtui.ui.monitor_status import diff_markup, legend_markup, status_markup
+from tangtui.ui.monitor_view import ChartView, RunCurves, RunFetch, chart_lines, x_scale
 
 if TYPE_CHECKING:
-    from tangtui.runs.rows import Run, Sample
+    from tangtui.runs.rows import Run
 
 POLL_S = 0.75
 
 
-@dataclass
-class RunTrace:
-    """What the pane has seen of one run: its points so far and its resume attempt."""
-
-    run: Run
-    attempt: int
-    train: list[tuple[int, float]] = field(default_factory=list)
-    test: list[tuple[int, float]] = field(default_factory=list)
-    samples: list[Sample] = field(default_factory=list)
-
-    # Two cursors: the trainer writes the train row of step s *before* evaluating at s (which
-    # takes seconds), so a poll in between has train rows up to s but test rows only up to an
-    # earlier step; one shared cursor would skip the eval row of step s for ever.
-
-    @property
-    def last_train(self) -> int:
-        return self.train[-1][0] if self.train else -1
-
-    @property
-    def last_test(self) -> int:
-        return self.test[-1][0] if self.test else -1
-
-
-class MonitorPane(RunActionsPane):
+class MonitorPane(MonitorKeys):
     """Live curves and status of runs"""
 
-    BINDINGS = [
-        Binding("l", "toggle_log", "Log y"),
-        Binding("v", "toggle_metric", "Loss/ppl"),
-        Binding("s", "stop", "Stop the run", show=False),
-        Binding("u", "resume", "Resume the run", show=False),
-    ]
     BACKGROUND = frozenset({"monitor-poll"})
-    COMMANDS = [
-        ("Toggle log y axis", "Monitor: log scale on the loss plot (key l)", "action_toggle_log"),
-        ("Loss or perplexity", "Monitor: switch the plotted metric (key v)",
-         "action_toggle_metric"),
-    ]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.run_ids: list[str] = []
-        self.traces: dict[str, RunTrace] = {}
-        self.metric = "loss"  # loss | ppl
+        self.curves: dict[str, RunCurves] = {}
+        self.view = ChartView()
+        self.buckets = 80  # buckets across the chart: one per cell (min and max drawn in it)
         self.runs: list[Run] = []
         self._chosen = False  # the user picked runs (else follow the newest live run)
         self._options: tuple[list[tuple[str, str]], str | None] = ([], None)
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="monitor-bar"):
-            yield Select([], prompt="No runs", id="monitor-run", compact=True, allow_blank=True)
-            yield Static("", id="monitor-compare")
+            yield Select([], prompt="No runs yet", id="monitor-run", compact=True,
+                         allow_blank=True)
+            yield Static("", id="monitor-legend")
         with Horizontal(id="monitor-body"):
-            yield CurvePlot("loss (nats/char)", id="monitor-plot")
+            with Vertical(id="monitor-chart"):
+                yield CurvePlot("loss (nats/char)", id="monitor-plot")
+                yield Static("", id="monitor-cursor")
             with Vertical(id="monitor-side"):
                 yield Static("No run selected.", id="monitor-status")
+                yield Static("", id="monitor-diff")
                 with VerticalScroll(id="monitor-samples-box"):
                     yield Static("", id="monitor-samples")
 
@@ -99,31 +72,44 @@ class MonitorPane(RunActionsPane):
         """Show these runs (overlaid); the first one is the main one."""
         self._chosen = True
         self.run_ids = list(dict.fromkeys(run_ids))
-        self.traces = {k: v for k, v in self.traces.items() if k in self.run_ids}
+        self.curves = {k: v for k, v in self.curves.items() if k in self.run_ids}
+        self.view.zoom = self.view.cursor = self.view.mark = None
+        width = self.query_one(CurvePlot).size.width
+        self.buckets = max(60, min(1000, width)) if width else self.buckets
         self._sync_select()
         self.redraw()
         self.poll()
 
+    # -- reading the store -------------------------------------------------------------------
+
     @work(thread=True, exclusive=True, exit_on_error=False, group="monitor-poll")
     def poll(self) -> None:
-        """Read new rows of the runs on show (never touches widgets)."""
+        """Read the curves of the runs on show when they changed (never touches widgets)."""
         store = self.services.store()
         runs = store.list_runs()
         self.post_message(RunsListed(runs))
         by_id = {r.id: r for r in runs}
-        for rid in self.run_ids:
+        view, n = self.view, self.buckets
+        shown = [self.curves[r] for r in self.run_ids if r in self.curves]
+        scale = x_scale(view.x_axis, shown)
+        axis = "time" if view.x_axis == "time" else "step"
+        items = []
+        for rid in list(self.run_ids):
             run = by_id.get(rid)
             if run is None:
                 continue
-            trace = self.traces.get(rid)
-            reset = trace is None or trace.attempt != run.attempt
-            since_train = -1 if reset or trace is None else trace.last_train
-            since_test = -1 if reset or trace is None else trace.last_test
-            train = [(m.step, m.train_loss) for m in store.metrics(rid, since_train)
-                     if m.train_loss is not None]
-            test = [(e.step, e.test_loss) for e in store.evals(rid, since_test)]
-            samples = store.latest_samples(rid)
-            self.post_message(HistoryFetched(run, train, test, samples, reset))
+            old = self.curves.get(rid)
+            window: tuple[float | None, float | None] = (None, None)
+            if view.zoom and old is not None:
+                window = (scale.fetch(view.zoom[0], old), scale.fetch(view.zoom[1], old))
+            key = (run.attempt, run.step, axis, window, n)
+            fresh = old is None or old.key != key
+            train = store.series(rid, "train_loss", axis, *window, n) if fresh else None
+            live = run.liveness() == "alive"
+            test = store.series(rid, "test_loss", axis, *window, n) if fresh or live else None
+            items.append(RunFetch(run, train, test, store.latest_samples(rid), key))
+        if items:
+            self.post_message(SeriesFetched(items))
 
     def on_runs_listed(self, message: RunsListed) -> None:
         message.stop()
@@ -143,15 +129,10 @@ class MonitorPane(RunActionsPane):
         if (options, current) != self._options:
             self._options = (options, current)
             with select.prevent(Select.Changed):
+                select._allow_blank = not options  # no "No runs" entry among runs
                 select.set_options(options)
                 if current in {o[1] for o in options}:
                     select.value = current
-        others = [self._run_name(rid) for rid in self.run_ids[1:]]
-        self.query_one("#monitor-compare", Static).update(
-            "vs " + ", ".join(others) if others else "")
-
-    def _run_name(self, run_id: str) -> str:
-        return next((r.name for r in self.runs if r.id == run_id), run_id)
 
     def on_select_changed(self, event: Select.Changed) -> None:
         event.stop()
@@ -159,95 +140,76 @@ class MonitorPane(RunActionsPane):
                                                event.value != self.run_ids[0]):
             self.show_runs([str(event.value)])
 
-    def on_history_fetched(self, message: HistoryFetched) -> None:
+    def on_series_fetched(self, message: SeriesFetched) -> None:
         message.stop()
-        run = message.run
-        if run.id not in self.run_ids:
-            return
-        trace = self.traces.get(run.id)
-        if message.reset or trace is None:
-            trace = self.traces[run.id] = RunTrace(run, run.attempt)
-        seen_train, seen_test = trace.last_train, trace.last_test
-        trace.run = run
-        trace.train += [p for p in message.train if p[0] > seen_train]
-        trace.test += [p for p in message.test if p[0] > seen_test]
-        trace.samples = message.samples
-        if message.train or message.test or message.reset:
+        changed = False
+        for item in message.items:
+            run = item.run
+            if run.id not in self.run_ids:
+                continue
+            rc = self.curves.get(run.id)
+            if rc is None:
+                rc = self.curves[run.id] = RunCurves(run)
+            changed = (changed or item.train is not None
+                       or (item.test is not None and item.test != rc.test))
+            rc.run, rc.samples = run, item.samples
+            if item.train is not None:
+                rc.train, rc.key = item.train, item.key
+            if item.test is not None:
+                rc.test = item.test
+        if changed:
             self.redraw()
         self.update_status()
 
+    def on_resize(self, event: Resize) -> None:
+        self.call_after_refresh(self.check_width)
+
+    def check_width(self) -> None:
+        """Fetch again when the chart's width (in braille dots) changed."""
+        width = self.query_one(CurvePlot).size.width
+        buckets = max(60, min(1000, width)) if width else self.buckets
+        if buckets != self.buckets:
+            self.buckets = buckets
+            self.poll()
+
+    # -- drawing -----------------------------------------------------------------------------
+
+    def shown(self) -> list[RunCurves]:
+        return [self.curves[r] for r in self.run_ids if r in self.curves]
+
     def redraw(self) -> None:
+        """Lines from the fetched curves and the view (a few hundred points: one frame)."""
+        view, runs = self.view, self.shown()
+        scale = x_scale(view.x_axis, runs)
         plot = self.query_one(CurvePlot)
-        to_y = (lambda v: math.exp(min(v, 50.0))) if self.metric == "ppl" else (lambda v: v)
-        plot.title = "perplexity (per char)" if self.metric == "ppl" else "loss (nats/char)"
-        plot.series = {}
-        many = len(self.run_ids) > 1
-        for rid in self.run_ids:
-            trace = self.traces.get(rid)
-            if trace is None:
-                continue
-            name = trace.run.name if many else ""
-            for kind, points in (("train", trace.train), ("test", trace.test)):
-                if points:
-                    label = f"{name} {kind}".strip()
-                    plot.series[label] = ([float(s) for s, _ in points],
-                                          [to_y(v) for _, v in points])
+        metric = "perplexity (per char)" if view.metric == "ppl" else "loss (nats/char)"
+        marks = [m for m, on_ in (("log y", view.log_y), ("zoomed", view.zoom)) if on_]
+        plot.title = metric + "".join(f" · {m}" for m in marks)
+        plot.xlabel = scale.label
+        plot.lines = chart_lines(view, runs, scale)
+        plot.log_y, plot.x_range, plot.cursor_x = view.log_y, view.zoom, view.cursor
         plot.replot()
+        self.query_one("#monitor-legend", Static).update(legend_markup(runs, view))
+        self.query_one("#monitor-diff", Static).update(diff_markup(runs))
+        self.update_cursor()
 
     def update_status(self) -> None:
         status = self.query_one("#monitor-status", Static)
         samples = self.query_one("#monitor-samples", Static)
-        trace = self.traces.get(self.run_ids[0]) if self.run_ids else None
-        if trace is None:
+        rc = self.curves.get(self.run_ids[0]) if self.run_ids else None
+        if rc is None:
             status.update("No run selected." if not self.runs else "Loading…")
             samples.update("")
             return
-        status.update(status_markup(trace))
+        status.update(status_markup(rc))
         samples.update("\n".join(f"[dim]{escape(s.prompt)}[/] {escape(s.text)}"
-                                 for s in trace.samples) or "[dim]no samples yet[/]")
-        samples.parent.border_title = (f"samples @ {trace.samples[0].step}"  # type: ignore[union-attr]
-                                       if trace.samples else "samples")
-
-    def action_toggle_log(self) -> None:
-        plot = self.query_one(CurvePlot)
-        plot.log_y = not plot.log_y
-        plot.replot()
-
-    def action_toggle_metric(self) -> None:
-        self.metric = "ppl" if self.metric == "loss" else "loss"
-        self.redraw()
+                                 for s in rc.samples) or "[dim]no samples yet[/]")
+        samples.parent.border_title = (f"samples @ {rc.samples[0].step:,}"  # type: ignore[union-attr]
+                                       if rc.samples else "samples")
 
     def _main_run(self) -> Run | None:
-        trace = self.traces.get(self.run_ids[0]) if self.run_ids else None
-        return trace.run if trace else None
-
-    def action_stop(self) -> None:
-        self.stop_run(self._main_run())
-
-    def action_resume(self) -> None:
-        self.resume_run(self._main_run())
+        rc = self.curves.get(self.run_ids[0]) if self.run_ids else None
+        return rc.run if rc else None
 
     def run_changed(self, message: RunLaunched) -> None:
         self.poll()
-
-
-def status_markup(trace: RunTrace) -> str:
-    """The side panel: status and reason, step/epoch, tokens/s, ETA, device, best ppl."""
-    run = trace.run
-    status = run_status(run)
-    colour = {"running": "$success", "dead": "$error", "failed": "$error",
-              "finished": "$accent", "stopped": "$warning"}.get(status, "$foreground")
-    total = f"/{run.total_steps}" if run.total_steps else ""
-    last_test = trace.test[-1][1] if trace.test else None
-    rows = [
-        f"[b]{escape(run.name)}[/]",
-        f"[{colour}]{status}[/]" + (f" [dim]{escape(run.reason)}[/]" if run.reason else ""),
-        f"step {run.step}{total} · epoch {run.epoch + 1}",
-        f"{fmt_rate(run.tokens_per_s)} tok/s · ETA "
-        f"{fmt_duration(run.eta_s) if status == 'running' else '—'}",
-        f"{run.engine} on {run.device or '?'}",
-        *([f"[dim]{escape(procs)}[/]"] if (procs := processes_text(run.config or {})) else []),
-        f"ppl/poem {fmt_ppl(math.exp(last_test) if last_test is not None else None)}"
-        f" · best {fmt_ppl(run.best_test_ppl)}",
-    ]
-    return "\n".join(rows)

@@ -90,6 +90,10 @@ def candidates_markup(poem: ComposedPoem | None, index: int) -> str:
         return f"[b]{escape(poem.text[index])}[/] [dim]at {index + 1}: no candidates[/]"
     chosen = poem.text[index]
     rows = [f"[b]{escape(chosen)}[/] [dim]at {index + 1} of {len(poem.text)}[/]"]
+    if index < len(poem.chosen):
+        prob, rank = poem.chosen[index]
+        rows.append(f"[dim]chosen:[/] {prob:.1%} · rank {rank:,}" if rank else
+                    f"[dim]chosen:[/] {prob:.1%}")
     for ch, p in poem.candidates[index]:
         bar = "█" * max(1, round(p * BAR)) if p > 0 else ""
         label = f"[b $accent]{escape(ch)}[/]" if ch == chosen else escape(ch)

@@ -6,7 +6,7 @@ The slow part (a CLI call, or deleting a directory) runs in a worker; the pane g
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from textual import work
 
@@ -45,18 +45,27 @@ class RunActionsPane(Pane):
     def control_run(self, run_id: str, action: str) -> None:
         """``stop``/``resume`` through the runner, ``delete`` through the store (which refuses
         while a trainer holds the run's lock); failures become a notification."""
+        name = run_name(self.services.store(), run_id)
         if action == "delete":
             self.services.store().delete_run(run_id)
         elif action == "stop":
             self.services.runner().stop(run_id)
         else:
             self.services.runner().resume(run_id)
-        self.post_message(RunLaunched(run_id, action))
+        self.post_message(RunLaunched(run_id, action, name))
 
     def on_run_launched(self, message: RunLaunched) -> None:
         message.stop()
-        self.notify(f"{VERBS.get(message.action, message.action)} {message.run_id}")
+        self.notify(f"{VERBS.get(message.action, message.action)} {message.label}")
         self.run_changed(message)
 
     def run_changed(self, message: RunLaunched) -> None:
         """Hook: re-read the runs after one was stopped, resumed or deleted."""
+
+
+def run_name(store: Any, run_id: str) -> str:
+    """The run's name (its id when the store cannot say)."""
+    try:
+        return str(store.get_run(run_id).name)
+    except Exception:  # noqa: BLE001 - a toast must not fail over a name
+        return run_id

@@ -16,6 +16,7 @@ from tangtui.errors import TangtuiError
 from tangtui.ui.format import run_status
 from tangtui.ui.messages import OpenRun, RunLaunched, RunsListed
 from tangtui.ui.pane import Pane
+from tangtui.ui.run_actions import run_name
 from tangtui.ui.train_fields import (
     FIELDS,
     SECTIONS,
@@ -180,7 +181,7 @@ class TrainPane(Pane):
         if name and any(name in (r.id, r.name) for r in self.services.store().list_runs()):
             raise TangtuiError(name_taken(name))  # taken since the form last looked
         run_id = self.services.runner().start(config, name)
-        self.post_message(RunLaunched(run_id, "start"))
+        self.post_message(RunLaunched(run_id, "start", run_name(self.services.store(), run_id)))
 
     def worker_failed(self, worker: Any) -> None:
         self.validate()
@@ -202,14 +203,14 @@ class TrainPane(Pane):
     def control(self, run_id: str, action: str) -> None:
         runner = self.services.runner()
         runner.stop(run_id) if action == "stop" else runner.resume(run_id)
-        self.post_message(RunLaunched(run_id, action))
+        self.post_message(RunLaunched(run_id, action, run_name(self.services.store(), run_id)))
         self.post_message(RunsListed(self.services.store().list_runs()))
 
     def on_run_launched(self, message: RunLaunched) -> None:
         message.stop()
         self.last_run_id = message.run_id
         verb = {"start": "Started", "stop": "Stopping", "resume": "Resumed"}[message.action]
-        self.notify(f"{verb} run {message.run_id}", title="Train")
+        self.notify(f"{verb} run {message.label}", title="Train")
         if message.action == "start":
             self.query_one("#f-name", Input).value = ""  # that name is taken now
         self.validate()

@@ -1,0 +1,50 @@
+"""Small traps: a poem saved twice, toasts that name runs by id, the palette's duplicates."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from app_fakes import FakePoet, FakeRunner, FakeStore, fake_corpus
+from test_app_monitor import LIVE, open_monitor
+
+from tangtui.app import make_app
+
+
+def build():
+    store = FakeStore()
+    app = make_app(store=store, corpus_loader=fake_corpus, generator=FakePoet(),
+                   runner=FakeRunner(store))
+    return app, store
+
+
+async def test_a_poem_is_saved_once() -> None:
+    app, store = build()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("p")
+        await pilot.pause(0.2)
+        await pilot.press("ctrl+g")
+        await pilot.pause(0.3)
+        await pilot.press("ctrl+s")
+        await pilot.pause(0.3)
+        await pilot.press("ctrl+s")
+        await pilot.pause(0.3)
+        assert len(store.poems) == 1
+        assert any("Already saved as poem #1" in str(n.message) for n in app._notifications)
+
+
+async def test_toasts_name_runs_by_name() -> None:
+    app, _ = build()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_monitor(pilot)
+        await pilot.press("s")
+        await pilot.pause(0.3)
+        texts = [str(n.message) for n in app._notifications]
+        assert "Stopping live" in texts and not any(LIVE in t for t in texts)
+
+
+async def test_the_palette_lists_each_command_once() -> None:
+    app, _ = build()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        titles = Counter(c.title for c in app.get_system_commands(app.screen))
+        assert titles and max(titles.values()) == 1
