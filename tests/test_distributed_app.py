@@ -6,7 +6,8 @@ from app_fakes import FakePoet, FakeRunner, FakeStore, _run, fake_corpus
 from textual.widgets import Input, Select
 
 from tangtui.app import make_app
-from tangtui.ui.monitor_pane import RunTrace, status_markup
+from tangtui.ui.monitor_status import status_markup
+from tangtui.ui.monitor_view import RunCurves
 from tangtui.ui.train_pane import TrainPane
 
 
@@ -42,6 +43,6 @@ async def test_processes_field_is_checked_inline_and_reaches_the_config() -> Non
 def test_monitor_names_the_processes_and_the_global_batch() -> None:
     run = _run("20250109-100000-0001", "pair", "running", 5, None)
     run.config = {"train": {"nproc": 2, "batch_size": 16}}
-    assert "2 processes × 8 rows = batch 16" in status_markup(RunTrace(run, 0))
+    assert "2 processes × 8 rows = batch 16" in status_markup(RunCurves(run))
     run.config = {"train": {"nproc": 1, "batch_size": 16}}
-    assert "processes" not in status_markup(RunTrace(run, 0))
+    assert "processes" not in status_markup(RunCurves(run))

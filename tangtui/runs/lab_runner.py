@@ -26,7 +26,7 @@ from engine.trainer import Hooks, Progress
 from tangtui.errors import TangtuiError
 from tangtui.runs.experiments import ExperimentRow, lab_data
 from tangtui.runs.lock import RunLock, is_locked, lock_holder
-from tangtui.runs.runner import _install_signals, _log_tail, execute
+from tangtui.runs.runner import _log_tail, execute, install_signals
 from tangtui.runs.store import Store, now_iso
 
 LOG_NAME = "lab.log"
@@ -111,7 +111,7 @@ def run_experiment(exp_id: str, *, store: Store | None = None,
         raise TangtuiError(f"experiment {exp.id} is already running; stop it first with "
                            f"`tangtui lab stop {exp.id}`") from None
     stop = stop or threading.Event()
-    restore = _install_signals(stop) if handle_signals else {}
+    restore = install_signals(stop) if handle_signals else {}
     try:
         store.update_experiment(exp.id, status="running", pid=os.getpid(), reason=None,
                                 ended=None)
