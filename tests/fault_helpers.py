@@ -12,7 +12,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = ["corpus.forms=wujue", "corpus.max_poems=80", "model.embed_dim=16", "model.hidden_dim=16",
-        "train.batch_size=8", "train.seq_len=32", "train.log_every=1", "train.sample_every=10"]
+        "train.batch_size=8", "train.seq_len=32", "train.log_every=1", "train.sample_every=10",
+        "train.early_eval=false"]  # evaluations only where each test puts them
 
 
 def env(fault: str | None = None, **extra: str) -> dict[str, str]:

@@ -57,7 +57,14 @@ async def test_monitor_follows_a_detached_trainer_and_stops_it(tmp_path: Path) -
             assert rc.run.reason == "stopped by SIGTERM"
             # every point the store has, none twice, none skipped (train and test cursors)
             await pilot.pause(1.0)  # a poll after the end reads the final rows
-            assert rc.train.x == [m.step for m in store.metrics(run_id)]
+            steps = [m.step for m in store.metrics(run_id)]
+            # the chart reads the curve reduced to its width: buckets in order, spanning every
+            # stored step, each mean within its bucket's min and max
+            xs = rc.train.x
+            assert xs == sorted(set(xs)) and steps[0] <= xs[0] and xs[-1] <= steps[-1]
+            assert xs[-1] > steps[-1] - (steps[-1] - steps[0]) / max(1, len(xs) - 1) - 1
+            assert all(lo <= m <= hi for lo, m, hi in
+                       zip(rc.train.y_min, rc.train.y_mean, rc.train.y_max, strict=True))
             assert rc.test.x == [e.step for e in store.evals(run_id)]
             assert len(rc.test.x) >= 2 and app.query_one("#monitor-plot").series["test"]
             assert "stopped" in str(app.query_one("#monitor-status").render())

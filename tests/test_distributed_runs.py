@@ -22,7 +22,7 @@ from tangtui.runs.store import Store  # noqa: E402
 
 SET = ["optim.name=adam", "optim.lr=0.01", "train.precision=fp64", "train.device=cpu",
        "train.steps=12", "train.eval_every=4", "train.sample_every=4", "train.checkpoint_every=0",
-       "train.log_every=2", "corpus.max_poems=120"]
+       "train.log_every=2", "corpus.max_poems=120", "train.early_eval=false"]
 
 
 class StopAt:
@@ -41,7 +41,7 @@ class StopAt:
 
 def rank_main(rank: int, homes: list[Path], run_id: str, resume: bool, stop_at: int) -> None:
     """One rank of the runner; each rank sees its own TANGTUI_HOME (rank 1's stays empty)."""
-    from tangtui.runs.dist_worker import run_rank
+    from tangtui.runs.runner import run_rank
 
     os.environ["TANGTUI_HOME"] = str(homes[rank])
     result = run_rank(run_id if rank == 0 else None, resume, log=False,

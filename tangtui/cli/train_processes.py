@@ -34,7 +34,7 @@ def is_follower() -> bool:
 
 
 def run_follower() -> int:
-    from tangtui.runs.dist_worker import run_rank
+    from tangtui.runs.runner import run_rank
 
     result = run_rank(None, False, log=False)
     return 1 if result.status == "failed" else 0
@@ -133,7 +133,7 @@ def _follow(store: Any, run_id: str, pid: int) -> int:
 def _as_rank0(store: Any, run_id: str, resume: bool, as_json: bool) -> int:
     from tangtui.cli import print_json
     from tangtui.cli.progress import ProgressBar
-    from tangtui.runs.dist_worker import run_rank
+    from tangtui.runs.runner import run_rank
 
     bar = ProgressBar()
     try:

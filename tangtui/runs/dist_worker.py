@@ -26,22 +26,6 @@ from engine.torch_engine.dist_engine import FollowerKeeper
 from engine.trainer import Hooks, Trainer, TrainResult
 
 
-def run_rank(run_id: str | None, resume: bool, *, log: bool = True,
-             hooks: tuple[Any, ...] = ()) -> TrainResult:
-    """Join the process group from torchrun's environment and train as this rank."""
-    ctx = distributed.init_from_env()
-    try:
-        if ctx.is_main:
-            from tangtui.runs.runner import execute
-
-            if run_id is None:
-                raise ValueError("rank 0 needs the run id")
-            return execute(run_id, resume=resume, dist=ctx, log=log, hooks=hooks)
-        return follow(ctx)
-    finally:
-        distributed.shutdown()
-
-
 def send_plan(ctx: distributed.DistContext, config: RunConfig, vocab: list[str],
               resume: bool) -> None:
     """Rank 0: the config and vocabulary every rank builds its dataset and engine from."""
@@ -61,7 +45,7 @@ def follow(ctx: distributed.DistContext) -> TrainResult:
     """A rank other than 0: receive the plan, train in step with rank 0, write nothing."""
     from engine.corpus import Vocab, build_dataset
     from engine.corpus.loader import load_corpus
-    from tangtui.runs.runner import install_signals
+    from tangtui.runs.signals import install_signals
 
     local_stop = threading.Event()
     restore = install_signals(local_stop, quiet=True)

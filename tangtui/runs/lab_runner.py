@@ -26,7 +26,8 @@ from engine.trainer import Hooks, Progress
 from tangtui.errors import TangtuiError
 from tangtui.runs.experiments import ExperimentRow, lab_data
 from tangtui.runs.lock import RunLock, is_locked, lock_holder
-from tangtui.runs.runner import _log_tail, execute, install_signals
+from tangtui.runs.runner import _log_tail, execute
+from tangtui.runs.signals import install_signals
 from tangtui.runs.store import Store, now_iso
 
 LOG_NAME = "lab.log"

@@ -39,6 +39,7 @@ from tangtui.runs.dist_launch import (
 from tangtui.runs.journal import NAME as JOURNAL
 from tangtui.runs.journal import replay_journal
 from tangtui.runs.lock import RunLock, is_locked, lock_holder
+from tangtui.runs.signals import install_signals
 from tangtui.runs.store import HEARTBEAT_EVERY, Store, StoreError, now_iso
 from tangtui.runs.writer import PATIENCE, StoreWriter, log_line, retrying
 
@@ -238,22 +239,21 @@ def _device_text(engine: Any, dist: Any) -> str:
     return f"{device.split(':')[0]} ×{dist.world_size} ({dist.backend})"
 
 
-def install_signals(stop: threading.Event, quiet: bool = False) -> dict[int, Any]:
-    """SIGTERM, SIGINT and SIGHUP set ``stop`` (a second SIGINT interrupts at once)."""
-    if threading.current_thread() is not threading.main_thread():
-        return {}
-    names = {signal.SIGTERM: "SIGTERM", signal.SIGINT: "Ctrl-C", signal.SIGHUP: "SIGHUP"}
+def run_rank(run_id: str | None, resume: bool, *, log: bool = True,
+             hooks: tuple[Any, ...] = ()) -> Any:
+    """Join the process group from torchrun's environment and train as this rank."""
+    from engine.torch_engine import distributed
+    from tangtui.runs.dist_worker import follow
 
-    def handler(sig: int, _frame: Any) -> None:
-        if sig == signal.SIGINT and stop.is_set():
-            raise KeyboardInterrupt
-        if sig == signal.SIGINT and not quiet:
-            print("\nstopping: writing a checkpoint (Ctrl-C again to abort without one)",
-                  file=sys.stderr, flush=True)
-        stop.reason = f"stopped by {names.get(sig, sig)}"  # type: ignore[attr-defined]
-        stop.set()
-
-    return {sig: signal.signal(sig, handler) for sig in names}
+    ctx = distributed.init_from_env()
+    try:
+        if ctx.is_main:
+            if run_id is None:
+                raise ValueError("rank 0 needs the run id")
+            return execute(run_id, resume=resume, dist=ctx, log=log, hooks=hooks)
+        return follow(ctx)
+    finally:
+        distributed.shutdown()
 
 
 def spawn(store: Store, run_id: str, *, resume: bool = False, wait: float = 10.0) -> int:
@@ -349,8 +349,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if torchrun_world() is not None:  # one of N processes started by torchrun
-            from tangtui.runs.dist_worker import run_rank
-
             result = run_rank(args.run_id, args.resume)
         else:
             result = execute(args.run_id, resume=args.resume)
