@@ -6,17 +6,8 @@ import argparse
 import sys
 from typing import Any
 
+from tangtui.cli.arg_types import positive_int
 from tangtui.errors import TangtuiError
-
-
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -38,22 +29,22 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="torch device: auto, cpu, cuda, cuda:N, mps (auto is cpu next to numpy)")
     p.add_argument("--precision", choices=["fp32", "fp64", "tf32", "bf16"], default="fp32",
                    help="fp32 (default), fp64, tf32 or bf16 (the last two on CUDA)")
-    p.add_argument("--embed", type=_count, default=512, help="embedding width E (512)")
-    p.add_argument("--hidden", type=_count, default=512, help="hidden width H (512)")
-    p.add_argument("--layers", type=_count, default=1, help="LSTM layers (1)")
-    p.add_argument("--batch", type=_count, default=128, help="batch size B (128)")
-    p.add_argument("--seq-len", type=_count, default=125, help="window length T (125)")
-    p.add_argument("--vocab", type=_count, default=7500, help="vocabulary size V (7500)")
+    p.add_argument("--embed", type=positive_int, default=512, help="embedding width E (512)")
+    p.add_argument("--hidden", type=positive_int, default=512, help="hidden width H (512)")
+    p.add_argument("--layers", type=positive_int, default=1, help="LSTM layers (1)")
+    p.add_argument("--batch", type=positive_int, default=128, help="batch size B (128)")
+    p.add_argument("--seq-len", type=positive_int, default=125, help="window length T (125)")
+    p.add_argument("--vocab", type=positive_int, default=7500, help="vocabulary size V (7500)")
     p.add_argument("--softmax", choices=["full", "adaptive"], default="full",
                    help="output layer (full); with adaptive, --vs full races the same engine "
                    "with the full softmax")
     p.add_argument("--optim", default="adam", help="engine optimizer (adam; the bare loop: Adam)")
     p.add_argument("--compile", action="store_true", help="torch.compile the torch engine")
-    p.add_argument("--steps", type=_count, default=None,
+    p.add_argument("--steps", type=positive_int, default=None,
                    help="timed steps per loop (10 on the CPU, 100 on a GPU)")
-    p.add_argument("--warmup", type=_count, default=None,
+    p.add_argument("--warmup", type=positive_int, default=None,
                    help="untimed steps per loop first (2 on the CPU, 10 on a GPU)")
-    p.add_argument("--rounds", type=_count, default=5, help="interleaved timing rounds (5)")
+    p.add_argument("--rounds", type=positive_int, default=5, help="interleaved timing rounds (5)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_bench)
 
@@ -94,7 +85,7 @@ def _format(report: dict[str, Any]) -> str:
         f"T={c['seq_len']} V={c['vocab']} {report['precision']} {c['optim']} "
         f"{c['softmax']} softmax  "
         f"{c['steps']} steps after {c['warmup']}",
-        f"on {where}, {m['cpu_count']} CPUs{torch_v}",
+        f"on {where}, {m['cpupositive_int']} CPUs{torch_v}",
         f"{'loop':<8}{'tokens/s':>12}{'ms/step':>11}   per round",
     ]
     for r in report["results"]:

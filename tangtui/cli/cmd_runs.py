@@ -8,6 +8,7 @@ import sys
 import time
 from typing import Any
 
+from tangtui.cli.arg_types import positive_int
 from tangtui.errors import TangtuiError
 
 
@@ -22,7 +23,7 @@ def register(sub: Any) -> None:
                        "held-out loss and perplexity where it was evaluated.")
     p.add_argument("run", metavar="RUN", help="run id, name or unique id prefix")
     p.add_argument("--evals", action="store_true", help="only the evaluated steps")
-    p.add_argument("--tail", type=_positive, default=0, metavar="N",
+    p.add_argument("--tail", type=positive_int, default=0, metavar="N",
                    help="only the last N rows (N at least 1)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_metrics)
@@ -95,14 +96,6 @@ def cmd_runs(args: argparse.Namespace) -> int:
     return 0
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
 
 def _num(x: float | None) -> str:
