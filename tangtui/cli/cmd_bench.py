@@ -85,7 +85,7 @@ def _format(report: dict[str, Any]) -> str:
         f"T={c['seq_len']} V={c['vocab']} {report['precision']} {c['optim']} "
         f"{c['softmax']} softmax  "
         f"{c['steps']} steps after {c['warmup']}",
-        f"on {where}, {m['cpupositive_int']} CPUs{torch_v}",
+        f"on {where}, {m['cpu_count']} CPUs{torch_v}",
         f"{'loop':<8}{'tokens/s':>12}{'ms/step':>11}   per round",
     ]
     for r in report["results"]:
