@@ -8,10 +8,10 @@ import random
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+from fault_helpers import wait_for
 
 from engine.schedule import early_step
 from engine.trainer_ckpt import CheckpointKeeper, checkpoint_step
@@ -36,14 +36,6 @@ def tangtui(*args: str, check: bool = True, timeout: float = 120) -> subprocess.
     return proc
 
 
-def wait_for(predicate, timeout: float = 90.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def start_detached(*sets: str, engine: str = "numpy", name: str | None = None) -> dict:

@@ -108,6 +108,7 @@ def _start(store: Any, run_id: str, *, resume: bool, detach: bool, as_json: bool
         return 0
 
     from tangtui.cli.progress import ProgressBar
+    from tangtui.cli.train_processes import report_end
     from tangtui.runs.runner import execute
 
     bar = ProgressBar()
@@ -115,13 +116,5 @@ def _start(store: Any, run_id: str, *, resume: bool, detach: bool, as_json: bool
         result = execute(run_id, resume=resume, store=store, hooks=[bar], log=False)
     finally:
         bar.close()
-    run = store.get_run(run_id)
-    if as_json:
-        print_json(run.to_json())
-    else:
-        best = f", best test ppl {run.best_test_ppl:.2f}" if run.best_test_ppl else ""
-        why = f" ({result.reason})" if result.reason else ""
-        print(f"run {run.name} {result.status} at step {result.step:,}{best}{why}")
-        if result.status == "stopped":
-            print(f"continue with: tangtui resume {run.name}")
-    return 1 if result.status == "failed" else 0
+    return report_end(store, run_id, result, as_json)
+

@@ -131,7 +131,6 @@ def _follow(store: Any, run_id: str, pid: int) -> int:
 
 
 def _as_rank0(store: Any, run_id: str, resume: bool, as_json: bool) -> int:
-    from tangtui.cli import print_json
     from tangtui.cli.progress import ProgressBar
     from tangtui.runs.runner import run_rank
 
@@ -140,10 +139,20 @@ def _as_rank0(store: Any, run_id: str, resume: bool, as_json: bool) -> int:
         result = run_rank(run_id, resume, log=False, hooks=(bar,))
     finally:
         bar.close()
+    return report_end(store, run_id, result, as_json)
+
+
+def report_end(store: Any, run_id: str, result: Any, as_json: bool) -> int:
+    """How a foreground run ended (one line, or the run as JSON); 1 when it failed."""
+    from tangtui.cli import print_json
+
     run = store.get_run(run_id)
     if as_json:
         print_json(run.to_json())
     else:
+        best = f", best ppl/poem {run.best_test_ppl:.2f}" if run.best_test_ppl else ""
         why = f" ({result.reason})" if result.reason else ""
-        print(f"run {run.name} {result.status} at step {result.step:,}{why}")
+        print(f"run {run.name} {result.status} at step {result.step:,}{best}{why}")
+        if result.status == "stopped":
+            print(f"continue with: tangtui resume {run.name}")
     return 1 if result.status == "failed" else 0
