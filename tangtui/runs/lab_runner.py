@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import threading
 import time
@@ -26,7 +25,7 @@ from engine.trainer import Hooks, Progress
 from tangtui.errors import TangtuiError
 from tangtui.runs.experiments import ExperimentRow, lab_data
 from tangtui.runs.lock import RunLock, is_locked, lock_holder
-from tangtui.runs.runner import _log_tail, execute
+from tangtui.runs.runner import _log_tail, execute, launch_detached
 from tangtui.runs.signals import install_signals
 from tangtui.runs.store import Store, now_iso
 
@@ -187,16 +186,7 @@ def spawn_experiment(store: Store, exp_id: str, wait: float = 10.0) -> int:
     root = str(Path(__file__).resolve().parent.parent.parent)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
     cmd = [sys.executable, "-m", "tangtui.runs.lab_runner", exp_id]
-    try:
-        with open(log_path, "ab") as fh:
-            fh.write(f"--- {now_iso()} {' '.join(cmd[1:])}\n".encode())
-            fh.flush()
-            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=fh,
-                                    stderr=subprocess.STDOUT, start_new_session=True, env=env,
-                                    close_fds=True)
-    except OSError as exc:
-        raise TangtuiError(f"cannot start experiment {exp_id}: {exc}") from None
-    threading.Thread(target=proc.wait, daemon=True).start()
+    proc = launch_detached(cmd, log_path, env, f"experiment {exp_id}")
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
         if proc.poll() is not None:

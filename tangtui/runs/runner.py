@@ -256,6 +256,23 @@ def run_rank(run_id: str | None, resume: bool, *, log: bool = True,
         distributed.shutdown()
 
 
+def launch_detached(cmd: list[str], log_path: Path, env: dict[str, str],
+                    what: str) -> subprocess.Popen:
+    """Start ``cmd`` in its own session with its output appended to ``log_path`` (after a
+    ``---`` header line); a thread reaps it if we outlive it. TangtuiError names ``what``."""
+    try:
+        with open(log_path, "ab") as log:
+            log.write(f"--- {now_iso()} {' '.join(cmd[1:])}\n".encode())
+            log.flush()
+            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log,
+                                    stderr=subprocess.STDOUT, start_new_session=True, env=env,
+                                    close_fds=True)
+    except OSError as exc:
+        raise TangtuiError(f"cannot start {what}: {exc}") from None
+    threading.Thread(target=proc.wait, daemon=True).start()
+    return proc
+
+
 def spawn(store: Store, run_id: str, *, resume: bool = False, wait: float = 10.0) -> int:
     """Start the trainer of ``run_id`` detached (new session, output to train.log); its pid.
 
@@ -272,16 +289,7 @@ def spawn(store: Store, run_id: str, *, resume: bool = False, wait: float = 10.0
     cmd = trainer_command(run_id, resume, nproc)
     if nproc > 1:  # torchrun and N torch imports take longer than one process to start
         wait = max(wait, 60.0)
-    try:
-        with open(log_path, "ab") as log:
-            log.write(f"--- {now_iso()} {' '.join(cmd[1:])}\n".encode())
-            log.flush()
-            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log,
-                                    stderr=subprocess.STDOUT, start_new_session=True, env=env,
-                                    close_fds=True)
-    except OSError as exc:
-        raise TangtuiError(f"cannot start the trainer of run {run_id}: {exc}") from None
-    threading.Thread(target=proc.wait, daemon=True).start()  # reap it if we outlive it
+    proc = launch_detached(cmd, log_path, env, f"the trainer of run {run_id}")
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
         if proc.poll() is not None:
