@@ -118,8 +118,7 @@ class LanguageModel:
             W, b = params["head.weight"], params["head.bias"]
             Z = self.ws.get("logits", (N, W.shape[0]))  # (T*B, V) logits, then exp, then dL/ds
             np.matmul(top, W.T, out=Z)
-            Z += b
-            nll, sums = xent_forward(Z, y_flat)  # Z <- exp(Z - max), in place
+            nll, sums = xent_forward(Z, y_flat, b)  # Z <- exp(Z + b - max), in place
             cache.update(Z=Z, sums=sums)
         if w is None:
             loss_sum, count = float(nll.sum()), float(N)
@@ -142,11 +141,9 @@ class LanguageModel:
             dhs = dtop.reshape(T, B, -1)  # (T, B, H)
         else:
             Z = cache["Z"]
-            xent_backward(Z, cache["sums"], cache["y"], w, scale)  # Z <- dL/ds
-            grads = {"head.weight": Z.T @ top}  # (V, H)
-            ones = self.ws.get("ones", (Z.shape[0],))
-            ones.fill(1.0)
-            grads["head.bias"] = ones @ Z  # (V,) column sums, as a (threaded) BLAS gemv
+            # Z <- dL/ds; its column sums are the bias's gradient
+            db = xent_backward(Z, cache["sums"], cache["y"], w, scale, want_dbias=True)
+            grads = {"head.weight": Z.T @ top, "head.bias": db}  # (V, H), (V,)
             dhs = (Z @ cache["params"]["head.weight"]).reshape(T, B, -1)  # (T, B, H)
         for k in reversed(range(len(caches))):
             keep = cache["masks"][k]
