@@ -144,7 +144,9 @@ class LanguageModel:
             # Z <- dL/ds; its column sums are the bias's gradient
             db = xent_backward(Z, cache["sums"], cache["y"], w, scale, want_dbias=True)
             grads = {"head.weight": Z.T @ top, "head.bias": db}  # (V, H), (V,)
-            dhs = (Z @ cache["params"]["head.weight"]).reshape(T, B, -1)  # (T, B, H)
+            W = cache["params"]["head.weight"]
+            dhs = self.ws.get("dtop", (T, B, W.shape[1]))  # (T, B, H) dL/dh of the top layer
+            np.matmul(Z, W, out=dhs.reshape(T * B, -1))
         for k in reversed(range(len(caches))):
             keep = cache["masks"][k]
             if keep is not None:

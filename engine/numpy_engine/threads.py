@@ -12,10 +12,13 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 from threadpoolctl import ThreadpoolController
+
+T = TypeVar("T")
 
 MIN_PARALLEL = 1 << 20  # elements below which threads cost more than they save
 
@@ -62,6 +65,16 @@ def over_batch(B: int, work: Callable[[int, int], None]) -> None:
         _blas = ThreadpoolController()
     with _blas.limit(limits=1, user_api="blas"):
         list(_get_pool().map(lambda k: work(B * k // n, B * (k + 1) // n), range(n)))
+
+
+def over_items(items: Sequence[T], work: Callable[[T], None], size: int) -> None:
+    """Call ``work(item)`` for every item, on the pool's threads when ``size`` (elements
+    touched in all) reaches :data:`MIN_PARALLEL`; the threads take items as they free up."""
+    if size < MIN_PARALLEL or num_threads() == 1 or len(items) < 2:
+        for item in items:
+            work(item)
+        return
+    list(_get_pool().map(work, items))
 
 
 def _get_pool() -> ThreadPoolExecutor:

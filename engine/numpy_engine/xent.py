@@ -22,7 +22,7 @@ from engine.numpy_engine.threads import MIN_PARALLEL, over_rows
 
 __all__ = ["MIN_PARALLEL", "xent_backward", "xent_forward"]
 
-CHUNK_ROWS = 32  # rows per block: about 1 MB at V = 7,500, so its passes stay in cache
+CHUNK_ROWS = 64  # rows per block: about 2 MB at V = 7,500, so its passes stay in cache
 
 
 def xent_forward(
@@ -41,7 +41,7 @@ def xent_forward(
         z -= m[:, None]
         z_y = z[np.arange(b - a), y[a:b]].astype(np.float64)
         np.exp(z, out=z)
-        z.sum(axis=1, out=sums[a:b])
+        z.sum(axis=1, out=sums[a:b])  # (not a gemv: BLAS called from these threads crawls)
         nll[a:b] = np.log(sums[a:b].astype(np.float64)) - z_y
 
     over_rows(N, Z.size, work, CHUNK_ROWS)
