@@ -5,8 +5,10 @@ configuration unless told otherwise) between runs of a plain matmul, and prints:
 
     GFLOP/s(step)   = tokens/s * step_flops_per_token / 1e9
     GFLOP/s(matmul) = 2 n^3 / best seconds of np.matmul over two (n, n) float32 matrices
-    efficiency      = GFLOP/s(step) / GFLOP/s(matmul), each step run against the mean of
-                      the matmul runs just before and after it (a shared machine drifts)
+    efficiency      = GFLOP/s(step) / GFLOP/s(matmul)
+
+step by step, with a matmul measurement between steps (a shared machine drifts within seconds):
+the best step against the best matmul, and the median step against the matmuls beside it.
 
 The FLOPs counted per token are the matmuls of the model, forward and backward
 (:func:`step_flops_per_token`); the element-wise work, the embedding's gathers and the first
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Callable
 
 import numpy as np
 
@@ -50,35 +53,62 @@ def matmul_gflops(n: int = 2048, repeats: int = 7) -> float:
     return 2.0 * n**3 / best / 1e9
 
 
-def main(argv: list[str] | None = None) -> int:
-    from engine.bench import BenchConfig, run_bench
+def _engine_and_step(embed: int, hidden: int, layers: int, batch: int, seq_len: int,
+                     vocab: int) -> Callable[[int], None]:
+    """The loop of ``tangtui bench --engine numpy`` (stream windows of random tokens drawn with
+    the corpus's character frequencies, Adam, clipping at 5): returns ``step(s)``."""
+    from engine.base import create_engine
+    from engine.bench import rank_shares
+    from engine.config import RunConfig
+    from engine.corpus.batching import Batches
 
+    run = RunConfig(engine="numpy")
+    run.model.embed_dim, run.model.hidden_dim, run.model.layers = embed, hidden, layers
+    run.train.mode, run.train.batch_size, run.train.seq_len = "stream", batch, seq_len
+    rng = np.random.default_rng(0)
+    stream = 4 + rng.choice(vocab - 4, size=(batch, 8 * seq_len + 1), p=rank_shares(vocab - 4))
+    x, y = np.ascontiguousarray(stream[:, :-1]), np.ascontiguousarray(stream[:, 1:])
+    engine = create_engine(run, vocab)
+    engine.bind("train", Batches("stream", batch, seq_len, x=x, y=y, n_tokens=int(x.size)))
+
+    def step(s: int) -> None:
+        engine.train_batch("train", 0, s % 8)
+        engine.apply_update(run.optim.lr)
+        if (s + 1) % 10 == 0:
+            engine.pop_train_loss()
+
+    return step
+
+
+def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m engine.numpy_engine.efficiency",
                                 description=__doc__.split("\n\n")[0])
-    p.add_argument("--runs", type=int, default=3, help="bench runs, each between matmul runs")
-    p.add_argument("--steps", type=int, default=6, help="timed steps per bench run")
+    p.add_argument("--steps", type=int, default=8, help="timed steps (after 2 untimed)")
     for name, default in (("embed", 512), ("hidden", 512), ("layers", 1), ("batch", 128),
                           ("seq-len", 125), ("vocab", 7500)):
         p.add_argument(f"--{name}", type=int, default=default)
-    args = p.parse_args(argv)
-    cfg = BenchConfig(engine="numpy", vs="none", embed=args.embed, hidden=args.hidden,
-                      layers=args.layers, batch=args.batch, seq_len=args.seq_len,
-                      vocab=args.vocab, steps=args.steps, rounds=min(args.steps, 3))
-    flops = step_flops_per_token(cfg.embed, cfg.hidden, cfg.vocab, cfg.layers)
-    print(f"E={cfg.embed} H={cfg.hidden} layers={cfg.layers} B={cfg.batch} T={cfg.seq_len} "
-          f"V={cfg.vocab}: {flops / 1e6:.2f} MFLOP per token")
-    refs = [matmul_gflops()]
-    shares = []
-    for k in range(args.runs):
-        tps = run_bench(cfg)["results"][0]["tokens_per_s"]
-        refs.append(matmul_gflops())
-        ref = (refs[-2] + refs[-1]) / 2
-        gflops = tps * flops / 1e9
-        shares.append(gflops / ref)
-        print(f"run {k + 1}: {tps:,.0f} tokens/s = {gflops:.1f} GFLOP/s; matmul "
-              f"{refs[-2]:.1f} / {refs[-1]:.1f} GFLOP/s; efficiency {100 * shares[-1]:.0f} %")
-    print(f"median efficiency {100 * float(np.median(shares)):.0f} % "
-          f"(matmul {min(refs):.1f}-{max(refs):.1f} GFLOP/s)")
+    a = p.parse_args(argv)
+    flops = step_flops_per_token(a.embed, a.hidden, a.vocab, a.layers)
+    tokens = a.batch * a.seq_len
+    print(f"E={a.embed} H={a.hidden} layers={a.layers} B={a.batch} T={a.seq_len} "
+          f"V={a.vocab}: {flops / 1e6:.2f} MFLOP per token")
+    step = _engine_and_step(a.embed, a.hidden, a.layers, a.batch, a.seq_len, a.vocab)
+    for s in range(2):
+        step(s)
+    refs, rates = [matmul_gflops(repeats=3)], []
+    for s in range(2, 2 + a.steps):
+        t0 = time.perf_counter()
+        step(s)
+        rates.append(tokens / (time.perf_counter() - t0))
+        refs.append(matmul_gflops(repeats=3))
+    shares = [r * flops / 1e9 / ((b + c) / 2)
+              for r, b, c in zip(rates, refs, refs[1:], strict=False)]
+    best, ref = max(rates), max(refs)
+    print("tokens/s per step: " + " ".join(f"{r:,.0f}" for r in rates))
+    print("matmul GFLOP/s between steps: " + " ".join(f"{g:.0f}" for g in refs))
+    print(f"best step {best:,.0f} tokens/s = {best * flops / 1e9:.1f} GFLOP/s; best matmul "
+          f"{ref:.1f} GFLOP/s; best against best {100 * best * flops / 1e9 / ref:.0f} %; "
+          f"median step against its neighbouring matmuls {100 * float(np.median(shares)):.0f} %")
     return 0
 
 

@@ -29,9 +29,11 @@ db_ih = db_hh = sum dz, dx = dz W_ih.
 
 Arrays are time-major, (T, B, ...), so each step's slice is contiguous. The input projection of
 all T steps is one matmul before the loop; inside the loop only h_{t-1} W_hh^T is computed, into
-preallocated buffers. A first layer fed by an embedding gets its input as :class:`RowInput`
-(x_t = table[ids]): it projects only the U distinct rows (U x D x 4H instead of T B x D x 4H
-multiply-adds) and returns the gradient of those rows, never a dense dx.
+preallocated buffers. Both loops run as independent slices of the batch rows, one per core with
+a one-thread BLAS (:func:`engine.numpy_engine.threads.over_batch`). A first layer fed by an
+embedding gets its input as :class:`RowInput` (x_t = table[ids]): it projects only the U
+distinct rows (U x D x 4H instead of T B x D x 4H multiply-adds) and returns the gradient of
+those rows, never a dense dx.
 """
 
 from __future__ import annotations
