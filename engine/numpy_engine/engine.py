@@ -93,7 +93,7 @@ class NumpyEngine:
         x, y, mask = batches.batch(epoch, i)
         state = self._state_for(key, batches, i, x.shape[0])
         out, cache = self.model.forward(self.params, x, y, mask, state,
-                                        self.config.model.dropout, self.rng)
+                                        self.config.model.dropout, self.rng, summed_grad=True)
         # the model's backward is of dout * mean loss: dout = count makes it the summed loss
         # (count / count is exactly 1.0, so no rounding is added)
         grads = self.model.backward(max(out.count, 1.0), cache)  # fresh arrays: safe to keep

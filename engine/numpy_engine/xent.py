@@ -10,8 +10,9 @@ without one)::
     db   = sum_rows dz                    (the bias's gradient, when asked for)
 
 The forward leaves exp(z - m) in the buffer and the backward turns it into dz in one pass, so
-the (N, V) logits are never copied; every pass over a block of rows runs while the block is in
-cache, and the blocks run on all cores (these are the largest element-wise work of a step).
+the (N, V) logits are never copied (in training, where the scale is known up front, both run in
+the same pass: :func:`xent_forward_backward`); every pass over a block of rows runs while the
+block is in cache, and the blocks run on all cores (the largest element-wise work of a step).
 """
 
 from __future__ import annotations
@@ -20,9 +21,34 @@ import numpy as np
 
 from engine.numpy_engine.threads import MIN_PARALLEL, over_rows
 
-__all__ = ["MIN_PARALLEL", "xent_backward", "xent_forward"]
+__all__ = ["MIN_PARALLEL", "xent_backward", "xent_forward", "xent_forward_backward"]
 
 CHUNK_ROWS = 64  # rows per block: about 2 MB at V = 7,500, so its passes stay in cache
+
+
+def _forward_block(z: np.ndarray, y: np.ndarray, bias: np.ndarray | None, sums: np.ndarray,
+                   nll: np.ndarray) -> None:
+    """z (rows, V) <- exp(z + b - max); sums and nll of the rows into ``sums`` and ``nll``."""
+    if bias is not None:
+        z += bias
+    m = z.max(axis=1)
+    z -= m[:, None]
+    z_y = z[np.arange(len(z)), y].astype(np.float64)
+    np.exp(z, out=z)
+    z.sum(axis=1, out=sums)
+    nll[:] = np.log(sums.astype(np.float64)) - z_y
+
+
+def _backward_block(z: np.ndarray, sums: np.ndarray, y: np.ndarray, w: np.ndarray | None,
+                    scale: float, colsum: np.ndarray | None) -> None:
+    """z = exp(z - m) (rows, V) <- dL/dz; its column sums into ``colsum`` when given."""
+    r = scale / sums  # (rows,) softmax normaliser and loss scale in one factor
+    if w is not None:
+        r *= w
+    z *= r[:, None].astype(z.dtype)
+    z[np.arange(len(z)), y] -= scale if w is None else scale * w
+    if colsum is not None:
+        z.sum(axis=0, out=colsum)
 
 
 def xent_forward(
@@ -34,15 +60,7 @@ def xent_forward(
     sums = np.empty(N, Z.dtype)
 
     def work(a: int, b: int) -> None:
-        z = Z[a:b]  # (rows, V)
-        if bias is not None:
-            z += bias
-        m = z.max(axis=1)
-        z -= m[:, None]
-        z_y = z[np.arange(b - a), y[a:b]].astype(np.float64)
-        np.exp(z, out=z)
-        z.sum(axis=1, out=sums[a:b])  # (not a gemv: BLAS called from these threads crawls)
-        nll[a:b] = np.log(sums[a:b].astype(np.float64)) - z_y
+        _forward_block(Z[a:b], y[a:b], bias, sums[a:b], nll[a:b])
 
     over_rows(N, Z.size, work, CHUNK_ROWS)
     return nll, sums
@@ -58,16 +76,33 @@ def xent_backward(
     partial = np.empty(((N + CHUNK_ROWS - 1) // CHUNK_ROWS, V), Z.dtype) if want_dbias else None
 
     def work(a: int, b: int) -> None:
-        r = scale / sums[a:b]  # (rows,) softmax normaliser and loss scale in one factor
-        if w is not None:
-            r *= w[a:b]
-        z = Z[a:b]
-        z *= r[:, None].astype(Z.dtype)
-        z[np.arange(b - a), y[a:b]] -= scale if w is None else scale * w[a:b]
-        if partial is not None:
-            z.sum(axis=0, out=partial[a // CHUNK_ROWS])
+        _backward_block(Z[a:b], sums[a:b], y[a:b], None if w is None else w[a:b], scale,
+                        None if partial is None else partial[a // CHUNK_ROWS])
 
     over_rows(N, Z.size, work, CHUNK_ROWS)
-    if partial is None:
-        return None
-    return partial.sum(axis=0, dtype=np.float64).astype(Z.dtype)
+    return None if partial is None else _total(partial)
+
+
+def xent_forward_backward(
+    Z: np.ndarray, y: np.ndarray, bias: np.ndarray | None, w: np.ndarray | None, scale: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`xent_forward` then :func:`xent_backward` (with the bias's gradient) in one pass
+    over each block of rows: returns (nll, db) and leaves dL/dz in Z. For training, where the
+    loss scale is known before the forward; it saves a full pass over the (N, V) logits."""
+    N, V = Z.shape
+    nll = np.empty(N, np.float64)
+    sums = np.empty(N, Z.dtype)
+    partial = np.empty(((N + CHUNK_ROWS - 1) // CHUNK_ROWS, V), Z.dtype)
+
+    def work(a: int, b: int) -> None:
+        _forward_block(Z[a:b], y[a:b], bias, sums[a:b], nll[a:b])
+        _backward_block(Z[a:b], sums[a:b], y[a:b], None if w is None else w[a:b], scale,
+                        partial[a // CHUNK_ROWS])
+
+    over_rows(N, Z.size, work, CHUNK_ROWS)
+    return nll, _total(partial)
+
+
+def _total(partial: np.ndarray) -> np.ndarray:
+    """Sum of the blocks' column sums, accumulated in float64."""
+    return partial.sum(axis=0, dtype=np.float64).astype(partial.dtype)
