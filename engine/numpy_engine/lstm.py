@@ -61,15 +61,13 @@ def lstm_forward(
     H = W_hh.shape[1]
     b = p["b_ih"] + p["b_hh"]  # (4H,)
     A = ws.get("A", (T, B, 4 * H))  # pre-activations, then activations [i f g o]
-    A2 = A.reshape(T * B, 4 * H)
-    if isinstance(x, RowInput):
+    ids = None
+    if isinstance(x, RowInput):  # gathered step by step in the loop, from P (in cache)
         P = x.table[x.uniq] @ W_ih.T  # (U, 4H) projection of the distinct rows only
         P += b
-        def gather(lo: int, hi: int) -> None:
-            np.take(P, x.inverse[lo:hi], axis=0, out=A2[lo:hi])  # (T*B, 4H)
-
-        over_rows(T * B, A2.size, gather, 1024)
+        ids = x.inverse.reshape(T, B)
     else:
+        A2 = A.reshape(T * B, 4 * H)
         np.matmul(x.reshape(T * B, -1), W_ih.T, out=A2)  # (T*B, 4H) all steps at once
         A2 += b
     h = ws.get("h", (T + 1, B, H))  # h[0] = h0, h[t+1] = h_t
@@ -85,6 +83,8 @@ def lstm_forward(
         z, i_g = z_rec[lo:hi], ig[lo:hi]
         for t in range(T):
             a = A[t, lo:hi]  # (b, 4H)
+            if ids is not None:
+                np.take(P, ids[t, lo:hi], axis=0, out=a)  # x_t W_ih^T + b
             np.matmul(h[t, lo:hi], W_hhT, out=z)  # (b, 4H)
             a += z
             for s in (a[:, : 2 * H], a[:, 3 * H :]):  # sigma(z) = (1 + tanh(z / 2)) / 2
@@ -204,7 +204,7 @@ def lstm_backward(
     dx = None
     if isinstance(x, RowInput):
         S = ws.get("S", (len(x.uniq), 4 * H))  # per distinct id: sum of its rows of dZ
-        x.segment_sums(dZ2, S, scratch=A.reshape(T * B, 4 * H))  # A is no longer needed
+        x.segment_sums(dZ2, S)
         rows = x.table[x.uniq]  # (U, D)
         grads["W_ih"] = S.T @ rows  # (4H, D)
         grads["rows"] = S @ W_ih  # (U, D)

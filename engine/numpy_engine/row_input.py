@@ -38,17 +38,20 @@ class RowInput:
         inverse[order] = np.cumsum(first) - 1
         return cls(table, uniq, inverse, order, starts)
 
-    def segment_sums(self, G: np.ndarray, out: np.ndarray, scratch: np.ndarray) -> None:
-        """out[j] = sum of the rows of G (T*B, n) at the positions of id uniq[j], using
-        ``scratch`` (like G) for G's rows grouped by id. (One ``np.add.reduce`` per id: many
-        times faster than ``np.add.reduceat`` along axis 0.)"""
+    def segment_sums(self, G: np.ndarray, out: np.ndarray) -> None:
+        """out[j] = sum of the rows of G (T*B, n) at the positions of id uniq[j]. (One
+        ``np.add.reduce`` over the gathered rows per repeated id, on all cores: many times
+        faster than ``np.add.reduceat`` along axis 0, and no (T*B, n) copy of G sorted.)"""
         starts = self.starts.tolist()
         ends = [*starts[1:], len(self.order)]
+        order = self.order
 
         def work(j0: int, j1: int) -> None:
-            lo, hi = starts[j0], ends[j1 - 1]
-            np.take(G, self.order[lo:hi], axis=0, out=scratch[lo:hi])
             for j in range(j0, j1):
-                np.add.reduce(scratch[starts[j] : ends[j]], axis=0, out=out[j])
+                a, b = starts[j], ends[j]
+                if b - a == 1:
+                    out[j] = G[order[a]]
+                else:
+                    np.add.reduce(G[order[a:b]], axis=0, out=out[j])
 
         over_rows(len(starts), G.size, work, 64)
