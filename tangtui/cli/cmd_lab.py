@@ -139,6 +139,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from tangtui.runs.lab_runner import run_experiment, spawn_experiment
     from tangtui.runs.store import Store
 
+    if args.lr_grid is not None and args.kind != "optimizers":
+        raise TangtuiError(f"--lr-grid applies to the optimizers experiment, not {args.kind}")
     options = {"lr_grid": _grid(args.lr_grid)} if args.lr_grid is not None else {}
     _check_plan(args.kind, args.scale, args.seeds, options)
     store = Store()
