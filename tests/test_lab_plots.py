@@ -95,3 +95,11 @@ def test_the_cli_figures_need_no_textual() -> None:
                          timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+def test_lines_ending_together_keep_both_tags() -> None:
+    xs = [1.0, 2.0, 3.0]
+    fig = Figure("loss", "t", "step", "loss", [Series("momentum", xs, [3.0, 2.0, 1.0]),
+                                               Series("nag", xs, [3.0, 2.0, 1.0])])
+    body = "".join(_body(figure_text(fig, 50, 14)))
+    assert body.count("1") == 1 and body.count("2") == 1

@@ -93,6 +93,7 @@ def render_chart(lines: Sequence[Line], width: int, height: int, *, title: str =
     bits = [[0] * cols for _ in range(rows)]
     colour: list[list[Style | None]] = [[None] * cols for _ in range(rows)]
     marks: dict[tuple[int, int], tuple[str, Style]] = {}
+    tagged: set[tuple[int, int]] = set()
 
     def to_dot(x: float, y: float) -> tuple[int, int]:
         return (round((x - x0) / (x1 - x0) * (dots_x - 1)),
@@ -115,10 +116,14 @@ def render_chart(lines: Sequence[Line], width: int, height: int, *, title: str =
             for x, y in pts:
                 dx, dy = to_dot(x, y)
                 marks[(dy >> 2, dx >> 1)] = (glyph, style)
-        if line.tag:
+        if line.tag:  # at the last point, or the nearest row no other tag took
             dx, dy = to_dot(*pts[-1])
-            if 0 <= dx < dots_x and 0 <= dy < dots_y:
-                marks[(dy >> 2, dx >> 1)] = (line.tag, style)
+            r, c = dy >> 2, dx >> 1
+            free = [r + d for d in (0, -1, 1, -2, 2, -3, 3) if 0 <= r + d < rows
+                    and (r + d, c) not in tagged]
+            if free and 0 <= c < cols:
+                tagged.add((free[0], c))
+                marks[(free[0], c)] = (line.tag, style)
     ref_rows = {to_dot(x0, y)[1] >> 2 for y in refs}
     cursor_col = None
     if cursor_x is not None and x0 <= cursor_x <= x1:
