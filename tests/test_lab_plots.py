@@ -103,3 +103,12 @@ def test_lines_ending_together_keep_both_tags() -> None:
                                                Series("nag", xs, [3.0, 2.0, 1.0])])
     body = "".join(_body(figure_text(fig, 50, 14)))
     assert body.count("1") == 1 and body.count("2") == 1
+
+
+def test_a_log_axis_over_many_decades_labels_small_values() -> None:
+    xs = [float(d) for d in range(20)]
+    fig = Figure("flow", "norm by distance", "distance", "norm", log_y=True,
+                 series=[Series("standard", xs, [10.0 ** -d for d in range(20)])])
+    ticks = [ln.split("┤")[0].strip() for ln in figure_text(fig, 60, 16).splitlines()
+             if "┤" in ln[:8]]
+    assert len(ticks) >= 3 and "0" not in ticks and any("e-" in t for t in ticks)

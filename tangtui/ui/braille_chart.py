@@ -85,8 +85,8 @@ def render_chart(lines: Sequence[Line], width: int, height: int, *, title: str =
         x0, x1 = x0 - 1, x1 + 1
     rows = height - 4
     yticks = _ticks(y0, y1, min(5, max(2, rows // 3)))
-    ylabels = [fmt_tick(10 ** t if log_y else t, (10 ** y1 - 10 ** y0) if log_y else y1 - y0)
-               for t in yticks]
+    ylabels = [(f"{10 ** t:.2g}" if 10 ** t < 1 else fmt_tick(10 ** t, 10 ** y1 - 10 ** y0))
+               if log_y else fmt_tick(t, y1 - y0) for t in yticks]  # log: 0.25, 1e-05, 40
     margin = max(len(s) for s in ylabels) + 1
     cols = width - margin
     dots_x, dots_y = 2 * cols, 4 * rows
