@@ -111,4 +111,4 @@ def test_a_log_axis_over_many_decades_labels_small_values() -> None:
                  series=[Series("standard", xs, [10.0 ** -d for d in range(20)])])
     ticks = [ln.split("┤")[0].strip() for ln in figure_text(fig, 60, 16).splitlines()
              if "┤" in ln[:8]]
-    assert len(ticks) >= 3 and "0" not in ticks and any("e-" in t for t in ticks)
+    assert len(ticks) >= 2 and "0" not in ticks and any("e-" in t for t in ticks)
