@@ -85,3 +85,16 @@ def test_blockwise_threaded_update_equals_the_whole_array_update(
     for k in shapes:
         np.testing.assert_array_equal(blocked[k], whole[k])
         assert not np.array_equal(whole[k], params0[k])
+
+
+def test_efficiency_counts_the_models_matmuls_and_reports(capsys: pytest.CaptureFixture) -> None:
+    from engine.numpy_engine.efficiency import main, step_flops_per_token
+
+    # the report's configuration: 6 H V + 24 H^2 = 23.04 M + 6.29 M
+    assert step_flops_per_token(512, 512, 7500, 1) == 6 * 512 * 7500 + 24 * 512**2
+    assert step_flops_per_token(8, 16, 40, 2) == 6 * 16 * 40 + 2 * 24 * 16**2 + 24 * 16**2
+    assert main(["--steps", "2", "--embed", "8", "--hidden", "8", "--batch", "4",
+                 "--seq-len", "5", "--vocab", "20", "--matmul-n", "64"]) == 0
+    out = capsys.readouterr().out
+    assert "MFLOP per token" in out and "best against best" in out
+    assert len(out.splitlines()[1].split(":")[1].split()) == 2  # one rate per timed step

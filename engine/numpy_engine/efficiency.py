@@ -84,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m engine.numpy_engine.efficiency",
                                 description=__doc__.split("\n\n")[0])
     p.add_argument("--steps", type=int, default=8, help="timed steps (after 2 untimed)")
+    p.add_argument("--matmul-n", type=int, default=2048, help="size n of the reference matmul")
     for name, default in (("embed", 512), ("hidden", 512), ("layers", 1), ("batch", 128),
                           ("seq-len", 125), ("vocab", 7500)):
         p.add_argument(f"--{name}", type=int, default=default)
@@ -95,12 +96,12 @@ def main(argv: list[str] | None = None) -> int:
     step = _engine_and_step(a.embed, a.hidden, a.layers, a.batch, a.seq_len, a.vocab)
     for s in range(2):
         step(s)
-    refs, rates = [matmul_gflops(repeats=3)], []
+    refs, rates = [matmul_gflops(a.matmul_n, repeats=3)], []
     for s in range(2, 2 + a.steps):
         t0 = time.perf_counter()
         step(s)
         rates.append(tokens / (time.perf_counter() - t0))
-        refs.append(matmul_gflops(repeats=3))
+        refs.append(matmul_gflops(a.matmul_n, repeats=3))
     shares = [r * flops / 1e9 / ((b + c) / 2)
               for r, b, c in zip(rates, refs, refs[1:], strict=False)]
     best, ref = max(rates), max(refs)
