@@ -23,6 +23,7 @@ from engine.config_choices import (  # noqa: F401  (re-exported)
     SCHEDULES,
     SCRIPTS,
     SOFTMAXES,
+    STREAM_EVALS,
 )
 
 
@@ -90,6 +91,7 @@ class TrainConfig:
     eval_every: int = 200  # held-out evaluation every this many updates (and at the end)
     early_eval: bool = True  # a first evaluation, samples, checkpoint after 5 % or 2 minutes
     eval_batches: int = 0  # batches of the test split per evaluation; 0 = all of it
+    stream_eval: str = "final"  # the stream figure too: final (last evaluation) | every | off
     sample_every: int = 200  # live samples every this many updates
     checkpoint_every: int = 500  # checkpoint every this many updates (and at eval / stop / end)
     log_every: int = 10  # train metrics row every this many updates

@@ -21,6 +21,7 @@ from engine.config_choices import (
     SCHEDULES,
     SCRIPTS,
     SOFTMAXES,
+    STREAM_EVALS,
 )
 
 if TYPE_CHECKING:  # annotations only: engine.config imports this module
@@ -139,6 +140,7 @@ def problems(cfg: RunConfig) -> dict[str, str]:
     put("train.mode", _choice(cfg.train.mode, MODES))
     put("train.schedule", _choice(cfg.train.schedule, SCHEDULES))
     put("train.precision", _choice(cfg.train.precision, PRECISIONS))
+    put("train.stream_eval", _choice(cfg.train.stream_eval, STREAM_EVALS))
     if not isinstance(cfg.train.device, str) or not _DEVICE_RE.match(cfg.train.device):
         put("train.device", f"must be auto, cpu, cuda, cuda:N or mps; got {cfg.train.device!r}")
     for key in RANGES:

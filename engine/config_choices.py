@@ -11,4 +11,5 @@ MODES = ("stream", "poem")
 SCHEDULES = ("constant", "cosine", "step")
 PRECISIONS = ("fp32", "fp64", "tf32", "bf16")
 SOFTMAXES = ("full", "adaptive")
+STREAM_EVALS = ("final", "every", "off")  # train.stream_eval: when the stream figure is scored
 BACKENDS = ("auto", "gloo", "nccl")  # train.backend of a run on several processes

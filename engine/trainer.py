@@ -276,7 +276,7 @@ class Trainer:
         failure = None
         if eval_due:
             self._set_phase("evaluating")
-            failure = self._evaluate()
+            failure = self._evaluate(done)
             if failure:
                 return failure
             if self.stop.is_set():  # cut short: not reported, redone on resume
@@ -330,9 +330,13 @@ class Trainer:
             "; no good checkpoint is kept"
         return TrainResult("failed", reason, self.step, self.best_test_ppl, self.last_checkpoint)
 
-    def _evaluate(self) -> TrainResult | None:
+    def _evaluate(self, done: bool = False) -> TrainResult | None:
+        """The held-out evaluation; the stream figure (a second full pass) as
+        ``train.stream_eval`` says: at every evaluation, only the run's last, or never."""
         fault_point("eval", self.step)
-        ev = evaluate_heldout(self.engine, self.config.train.eval_batches, stop=self.stop.is_set)
+        tc = self.config.train
+        stream = tc.stream_eval == "every" or (tc.stream_eval == "final" and done)
+        ev = evaluate_heldout(self.engine, tc.eval_batches, stop=self.stop.is_set, stream=stream)
         if ev is None:
             return None  # partial: the caller stops
         if not math.isfinite(ev.loss):

@@ -24,7 +24,8 @@ def config(mode: str, softmax: str = "full"):
                           "train.seq_len": 8 if mode == "stream" else 64, "train.steps": 9,
                           "train.eval_every": 4, "train.sample_every": 0,
                           "train.checkpoint_every": 0, "train.log_every": 2,
-                          "model.softmax": softmax, "model.cutoffs": "8,20"})
+                          "model.softmax": softmax, "model.cutoffs": "8,20",
+                          "train.stream_eval": "every"})
 
 
 class Record(Hooks):
