@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from engine.adaptive import cutoffs_of
+from engine.numpy_engine.matmul import times_t
 from engine.numpy_engine.workspace import Workspace
 from engine.numpy_engine.xent import xent_backward, xent_forward
 
@@ -103,12 +104,12 @@ def adaptive_log_prob(params: dict[str, np.ndarray], h: np.ndarray) -> np.ndarra
     """log p over the whole vocabulary (N, V) for inputs h (N, H): the full distribution."""
     cuts = cutoffs_of(params)
     n = len(cuts)
-    lsm_h = _log_softmax(h @ params["head.weight"].T + params["head.bias"])  # (N, c_1 + n)
+    lsm_h = _log_softmax(times_t(h, params["head.weight"]) + params["head.bias"])  # (N, c_1+n)
     V = cuts[-1] + params[f"tail.{n - 1}.out.weight"].shape[0]
     out = np.empty((h.shape[0], V), lsm_h.dtype)
     out[:, : cuts[0]] = lsm_h[:, : cuts[0]]
     bounds = [*cuts, V]
     for i in range(n):
-        u = (h @ params[f"tail.{i}.proj.weight"].T) @ params[f"tail.{i}.out.weight"].T
+        u = times_t(times_t(h, params[f"tail.{i}.proj.weight"]), params[f"tail.{i}.out.weight"])
         out[:, bounds[i] : bounds[i + 1]] = lsm_h[:, cuts[0] + i, None] + _log_softmax(u)
     return out

@@ -42,6 +42,7 @@ from typing import Any
 
 import numpy as np
 
+from engine.numpy_engine.matmul import times_t
 from engine.numpy_engine.row_input import RowInput
 from engine.numpy_engine.threads import over_batch, over_rows
 from engine.numpy_engine.workspace import Workspace
@@ -221,7 +222,7 @@ def lstm_step(
 ) -> tuple[np.ndarray, np.ndarray]:
     """One step for inference: x (B, D), (h, c) (B, H) -> the next (h, c) (new arrays)."""
     H = h.shape[1]
-    z = x @ p["W_ih"].T + h @ p["W_hh"].T + p["b_ih"] + p["b_hh"]  # (B, 4H)
+    z = times_t(x, p["W_ih"]) + times_t(h, p["W_hh"]) + p["b_ih"] + p["b_hh"]  # (B, 4H)
     z[:, : 2 * H] = 0.5 + 0.5 * np.tanh(0.5 * z[:, : 2 * H])  # i, f
     z[:, 3 * H :] = 0.5 + 0.5 * np.tanh(0.5 * z[:, 3 * H :])  # o
     i, f, g, o = z[:, :H], z[:, H : 2 * H], np.tanh(z[:, 2 * H : 3 * H]), z[:, 3 * H :]

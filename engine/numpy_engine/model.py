@@ -32,6 +32,7 @@ from engine.numpy_engine.adaptive import (
     is_adaptive,
 )
 from engine.numpy_engine.lstm import RowInput, lstm_backward, lstm_forward, lstm_step
+from engine.numpy_engine.matmul import times_t
 from engine.numpy_engine.workspace import Workspace
 from engine.numpy_engine.xent import xent_backward, xent_forward, xent_forward_backward
 
@@ -203,4 +204,4 @@ def output_logits(params: dict[str, np.ndarray], h: np.ndarray) -> np.ndarray:
     """Logits (N, V) of the full softmax, or the adaptive softmax's exact log-probabilities."""
     if is_adaptive(params):
         return adaptive_log_prob(params, h)
-    return h @ params["head.weight"].T + params["head.bias"]
+    return times_t(h, params["head.weight"]) + params["head.bias"]
