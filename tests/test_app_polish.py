@@ -6,8 +6,9 @@ from collections import Counter
 
 from app_fakes import FakePoet, FakeRunner, FakeStore, fake_corpus
 from test_app_monitor import LIVE, open_monitor
+from textual.binding import Binding
 
-from tangtui.app import make_app
+from tangtui.app import PANES, make_app, pane_class
 
 
 def build():
@@ -48,3 +49,15 @@ async def test_the_palette_lists_each_command_once() -> None:
         await pilot.pause()
         titles = Counter(c.title for c in app.get_system_commands(app.screen))
         assert titles and max(titles.values()) == 1
+
+
+def test_no_pane_shadows_a_pane_key() -> None:
+    """A pane's own keys never take a letter that switches panes (the Monitor's "e" once
+    swallowed the Lab's key, its "o" would swallow the Poems pane's)."""
+    pane_keys = {key for _, key, _, _ in PANES}
+    for pid, _, _, _ in PANES:
+        bindings = [b for c in pane_class(pid).__mro__ for b in vars(c).get("BINDINGS", [])]
+        assert bindings, pid
+        for binding in bindings:
+            keys = set(binding.key.split(",")) if isinstance(binding, Binding) else {binding[0]}
+            assert not keys & pane_keys, (pid, keys & pane_keys)

@@ -25,7 +25,6 @@ from tangtui.ui.messages import (
 )
 from tangtui.ui.metre_grid import MetreGrid
 from tangtui.ui.pane import Pane
-from tangtui.ui.poem_export import export_poems
 from tangtui.ui.poem_text import FORM_LABELS
 from tangtui.ui.poem_view import PoemView, candidates_markup
 
@@ -50,14 +49,13 @@ class ComposePane(Pane):
     BINDINGS = [
         Binding("ctrl+g", "generate", "Generate"),
         Binding("ctrl+s", "save", "Save poem"),
-        Binding("ctrl+o", "export", "Export saved poems", show=False),
+        Binding("ctrl+o", "export", "Export saved", show=False),
     ]
     BACKGROUND = frozenset({"compose-models"})
     LEAVE_TO = "#compose-poem"
     COMMANDS = [
         ("Generate a poem", "Compose with the current settings (ctrl+g)", "action_generate"),
-        ("Export saved poems", "Write every saved poem to a text file (ctrl+o)", "action_export"),
-    ]
+            ]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -259,14 +257,10 @@ class ComposePane(Pane):
         self.notify(f"Saved poem #{message.poem.id}", title="Compose")
 
     def action_export(self) -> None:
-        self.export()
+        """Ask for a path, then write every saved poem there (as the Poems pane does)."""
+        from tangtui.ui.poems_pane import ask_export
 
-    @work(thread=True, exit_on_error=False, group="compose-save")
-    def export(self) -> None:
-        store = self.services.store()
-        root = Path(getattr(store, "root", "."))
-        path = export_poems(store.list_poems(), root / "exports")
-        self.post_message(PoemsExported(path))
+        ask_export(self)
 
     def on_poems_exported(self, message: PoemsExported) -> None:
         message.stop()

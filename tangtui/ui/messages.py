@@ -77,6 +77,21 @@ class PoemSaved(Message):
 
 
 @dataclass
+class PoemsListed(Message):
+    """The saved poems (newest first) and the names of the runs, by id."""
+
+    poems: list[SavedPoem]
+    names: dict[str, str]
+
+
+@dataclass
+class PoemDeleted(Message):
+    """A saved poem was deleted."""
+
+    poem_id: int
+
+
+@dataclass
 class PoemsExported(Message):
     """Saved poems were written to ``path``."""
 
