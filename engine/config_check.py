@@ -157,8 +157,8 @@ def problems(cfg: RunConfig) -> dict[str, str]:
 
     c, t, o = cfg.corpus, cfg.train, cfg.optim
     if "corpus.max_len" not in out and c.max_len and c.max_len < c.min_len:
-        put("corpus.max_len", f"must be 0 or at least corpus.min_len ({c.min_len}); "
-                              f"got {c.max_len}")
+        put("corpus.max_len", f"must be 0 or at least corpus.min_len ({c.min_len:,}); "
+                              f"got {c.max_len:,}")
     if "train.min_lr" not in out and t.min_lr > o.lr:
         put("train.min_lr", f"must not exceed optim.lr ({o.lr:g}); got {t.min_lr:g}")
     if cfg.engine == "numpy":
@@ -183,9 +183,9 @@ def _check_processes(cfg: RunConfig, put: Any) -> None:
         return
     if cfg.engine == "numpy":
         put("train.nproc", f"the numpy engine trains in one process; use the torch engine for "
-                           f"{t.nproc} processes")
+                           f"{t.nproc:,} processes")
     elif isinstance(t.batch_size, int) and t.nproc > t.batch_size:
-        put("train.nproc", f"{t.nproc} processes but the batch has {t.batch_size} rows "
+        put("train.nproc", f"{t.nproc:,} processes but the batch has {t.batch_size:,} rows "
                            "(train.batch_size is the global batch, shared out among them)")
     if t.backend == "nccl" and t.device in ("cpu", "mps"):
         put("train.backend", f"nccl needs CUDA devices, not train.device={t.device}; use gloo")

@@ -85,7 +85,7 @@ class RunsPane(RunActionsPane):
 
     def _row(self, run: Run) -> tuple[str, ...]:
         return ("●" if run.id in self.marked else " ", run.name, run_status(run), run.engine,
-                str(run.step), fmt_ppl(run.best_test_ppl), run.created[:16].replace("T", " "))
+                f"{run.step:,}", fmt_ppl(run.best_test_ppl), run.created[:16].replace("T", " "))
 
     def selected_id(self) -> str | None:
         table = self.query_one(DataTable)
