@@ -61,3 +61,25 @@ def test_no_pane_shadows_a_pane_key() -> None:
         for binding in bindings:
             keys = set(binding.key.split(",")) if isinstance(binding, Binding) else {binding[0]}
             assert not keys & pane_keys, (pid, keys & pane_keys)
+
+
+async def test_each_panes_keys_show_in_the_footer_and_fit_80_columns() -> None:
+    from textual.widgets._footer import FooterKey
+
+    hidden_ok = {"move_cursor", "weight", "unzoom", "clear_cursor"}  # arrows, [ ], Z, esc
+    app, _ = build()
+    async with app.run_test(size=(80, 24)) as pilot:
+        for pid, key in [("runs", "r"), ("train", "t"), ("monitor", "m"), ("corpus", "c"),
+                         ("compose", "p"), ("poems", "o")]:
+            bindings = [b for c in pane_class(pid).__mro__ for b in vars(c).get("BINDINGS", [])]
+            assert all(b.action.split("(")[0] in hidden_ok for b in bindings if not b.show)
+            expected = {b.description for b in bindings if b.show} | {"Help", "Quit"}
+            await pilot.press(key)
+            shown: dict = {}
+            for _ in range(40):  # the footer is rebuilt after the focus moved
+                await pilot.pause(0.05)
+                shown = {k.description: k for k in app.query(FooterKey)}
+                if expected <= set(shown):
+                    break
+            assert expected <= set(shown), (pid, expected - set(shown))
+            assert all(k.region.right <= 80 for k in shown.values()), (pid, list(shown))

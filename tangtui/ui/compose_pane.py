@@ -48,8 +48,8 @@ class ComposePane(Pane):
 
     BINDINGS = [
         Binding("ctrl+g", "generate", "Generate"),
-        Binding("ctrl+s", "save", "Save poem"),
-        Binding("ctrl+o", "export", "Export saved", show=False),
+        Binding("ctrl+s", "save", "Save"),
+        Binding("ctrl+o", "export", "Export"),
     ]
     BACKGROUND = frozenset({"compose-models"})
     LEAVE_TO = "#compose-poem"

@@ -36,19 +36,19 @@ class MonitorKeys(RunActionsPane):
     """Key actions of the Monitor (the pane supplies view, curves, redraw and poll)."""
 
     BINDINGS = [
-        Binding("l", "toggle_log", "Log y"),
-        Binding("v", "toggle_metric", "Loss/ppl"),
+        Binding("l", "toggle_log", "Log", tooltip="Log scale on the y axis"),
+        Binding("v", "toggle_metric", "Ppl", tooltip="Loss or perplexity"),
         Binding("a", "toggle_smooth", "Smooth"),
         Binding("left_square_bracket", "weight(False)", "Less smooth", show=False),
         Binding("right_square_bracket", "weight(True)", "More smooth", show=False),
-        Binding("x", "cycle_x", "X axis"),
+        Binding("x", "cycle_x", "Axis", tooltip="x by step, tokens or time"),
         Binding("left", "move_cursor(-1)", "Cursor", show=False),
         Binding("right", "move_cursor(1)", "Cursor", show=False),
         Binding("shift+left", "move_cursor(-10)", "Cursor", show=False),
         Binding("shift+right", "move_cursor(10)", "Cursor", show=False),
         Binding("z", "zoom", "Zoom"),
         Binding("Z", "unzoom", "Unzoom", show=False),
-        Binding("f", "full", "Full"),
+        Binding("f", "full", "Max", tooltip="The chart alone, full screen"),
         Binding("ctrl+o", "export", "Export"),
         Binding("s", "stop", "Stop"),
         Binding("u", "resume", "Resume"),

@@ -79,7 +79,7 @@ class PoemsPane(Pane):
     """Poems saved from Compose"""
 
     BINDINGS = [
-        Binding("enter", "view", "View"),
+        Binding("enter", "view", "View", priority=True),  # over the table's own enter
         Binding("y", "copy", "Copy"),
         Binding("x,delete", "delete", "Delete"),
         Binding("ctrl+o", "export", "Export"),

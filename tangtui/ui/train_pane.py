@@ -46,7 +46,7 @@ class TrainPane(Pane):
     BINDINGS = [
         Binding("ctrl+r", "start", "Start"),
         Binding("ctrl+t", "stop", "Stop"),
-        Binding("ctrl+u", "resume", "Resume run", show=False),
+        Binding("ctrl+u", "resume", "Resume"),
     ]
     BACKGROUND = frozenset({"train-runs"})
     LEAVE_TO = "#train-form"
