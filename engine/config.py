@@ -94,6 +94,8 @@ class TrainConfig:
     checkpoint_every: int = 500  # checkpoint every this many updates (and at eval / stop / end)
     log_every: int = 10  # train metrics row every this many updates
     keep_checkpoints: int = 3  # latest step checkpoints kept on disk (the best one is kept apart)
+    poem_steps: int = 0  # stream mode: the last this many updates train on whole poems instead
+    poem_batch: int = 64  # poems per batch in that finishing stage (each from a zero state)
 
 
 @dataclass

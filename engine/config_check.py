@@ -69,6 +69,8 @@ RANGES: dict[str, tuple[float, float, bool, bool]] = {
     "train.log_every": (1, 1_000_000_000, True, True),
     "train.keep_checkpoints": (1, 1000, True, True),
     "train.nproc": (1, 65_536, True, True),
+    "train.poem_steps": (0, 1_000_000_000, True, True),
+    "train.poem_batch": (1, 65_536, True, True),
 }
 
 HINTS = {
@@ -82,6 +84,7 @@ HINTS = {
     "corpus.max_vocab": " (0 = no cap)",
     "corpus.max_poems": " (0 = all)",
     "train.nproc": " (training processes)",
+    "train.poem_steps": " (0 = no poem-mode finishing stage)",
 }
 
 
@@ -161,6 +164,16 @@ def problems(cfg: RunConfig) -> dict[str, str]:
                               f"got {c.max_len:,}")
     if "train.min_lr" not in out and t.min_lr > o.lr:
         put("train.min_lr", f"must not exceed optim.lr ({o.lr:g}); got {t.min_lr:g}")
+    if isinstance(t.poem_steps, int) and t.poem_steps > 0 and "train.poem_steps" not in out:
+        if t.mode != "stream":
+            put("train.poem_steps", "a poem-mode finishing stage needs train.mode=stream "
+                                    "(a poem-mode run trains on whole poems throughout)")
+        elif o.accum == 0:
+            put("train.poem_steps", "full-batch updates (optim.accum=full) have no finishing "
+                                    "stage; use 0")
+        elif t.steps and t.poem_steps >= t.steps:
+            put("train.poem_steps", f"must be below train.steps ({t.steps:,}); got "
+                                    f"{t.poem_steps:,}")
     if cfg.engine == "numpy":
         if t.precision in ("tf32", "bf16"):
             put("train.precision", f"{t.precision} needs the torch engine; the numpy engine "

@@ -4,6 +4,12 @@ One *step* is one optimizer update. With ``optim.accum = k`` a step follows k ba
 group of an epoch may be shorter); with ``accum = 0`` it follows the whole epoch (full-batch GD),
 so an epoch of N batches has ``ceil(N / k)`` steps, or 1.
 
+With ``train.poem_steps = k`` a stream run trains its last k updates on whole poems instead
+(``train.poem_batch`` a batch, each from a zero state, padding masked): a model trained only on
+the joined stream learns to open each poem with the previous one as context, which generation
+never has, and this short stage closes most of the gap between its stream and per-poem figures.
+The learning-rate schedule runs on over both stages.
+
 Held-out evaluation (:mod:`engine.evaluation`) reports the per-character perplexity of each
 held-out poem scored alone from a zero state (the headline ``test_ppl``, what generation sees)
 and, beside it, over the poems joined into streams (``stream_ppl``)::
@@ -39,7 +45,7 @@ import numpy as np
 
 from engine.base import Engine
 from engine.checkpoint import Checkpoint, CheckpointError, load_checkpoint
-from engine.config import RunConfig
+from engine.config import ConfigError, RunConfig
 from engine.corpus.dataset import Dataset
 from engine.evaluation import POEMS, STREAM, Evaluation, evaluate_heldout
 from engine.faults import fault_point
@@ -48,6 +54,7 @@ from engine.trainer_ckpt import CheckpointKeeper
 from engine.trainer_samples import PROMPTS, sample_poems
 
 EXPLODE_FACTOR = 3.0  # loss above EXPLODE_FACTOR * ln(V) counts as an explosion
+POEM_STAGE = "train_poems"  # the bound split of the poem-mode finishing stage
 CARRY = "carry/"  # prefix of the carried stream state among a checkpoint's optimizer tensors
 
 
@@ -113,6 +120,7 @@ class Trainer:
         self.steps_per_epoch = -(-self.n_batches // accum) if accum else 1
         t = config.train
         self.total_steps = t.steps if t.steps > 0 else t.epochs * self.steps_per_epoch
+        self.poem_from = self._poem_stage(dataset)  # first update of the finishing stage
         self.step, self.epoch, self.batch = 0, 0, 0  # updates done; next batch to train
         self._step_epoch = 0  # epoch of the latest update (shown in progress and metrics)
         self.best_test_ppl: float | None = None
@@ -126,6 +134,30 @@ class Trainer:
         self._early_pending = config.train.early_eval  # the early evaluation is still to come
         self._phase = ""  # what the loop is doing, told to the hooks when it changes
         self.explode_at = EXPLODE_FACTOR * math.log(max(2, engine.vocab_size))
+
+    def _poem_stage(self, dataset: Dataset) -> int | None:
+        """Bind the poem-mode finishing stage's batches; the step it starts after, or None."""
+        n = self.config.train.poem_steps
+        if not n or self.config.train.mode != "stream":
+            return None
+        if n >= self.total_steps:
+            raise ConfigError(f"train.poem_steps: must be below the run's {self.total_steps:,} "
+                              f"updates; got {n:,}")
+        poems = dataset.train_poems
+        if poems is None or poems.num_batches() == 0:
+            raise ValueError("the poem-mode finishing stage has no training poems short "
+                             "enough")
+        self.engine.bind(POEM_STAGE, poems)
+        return self.total_steps - n
+
+    def _split(self) -> tuple[str, int]:
+        """The bound training split the next update reads, and its batches per epoch.
+
+        Position (epoch, batch) always refers to that split: it restarts at (0, 0) when the
+        finishing stage begins, so a checkpoint written at any step resumes in the right one."""
+        if self.poem_from is not None and self.step >= self.poem_from:
+            return POEM_STAGE, self.data.train_poems.num_batches()  # type: ignore[union-attr]
+        return "train", self.n_batches
 
     # -- resume ------------------------------------------------------------------------------
 
@@ -165,8 +197,8 @@ class Trainer:
     # -- the loop ----------------------------------------------------------------------------
 
     def progress(self, **extra: Any) -> Progress:
-        return Progress(self.step, self.total_steps, self._step_epoch, self.batch, self.n_batches,
-                        best_test_ppl=self.best_test_ppl, **extra)
+        return Progress(self.step, self.total_steps, self._step_epoch, self.batch,
+                        self._split()[1], best_test_ppl=self.best_test_ppl, **extra)
 
     def run(self) -> TrainResult:
         tc, accum = self.config.train, self.config.optim.accum
@@ -186,9 +218,10 @@ class Trainer:
             i = self.batch + pending
             if self.stop.is_set():
                 return self._stopped()
-            self.engine.train_batch("train", self.epoch, i)
+            split, n_batches = self._split()
+            self.engine.train_batch(split, self.epoch, i)
             pending += 1
-            if not ((accum and pending == accum) or i == self.n_batches - 1):
+            if not ((accum and pending == accum) or i == n_batches - 1):
                 continue
             lr = learning_rate(self.config, self.step, self.total_steps)
             self.engine.apply_update(lr)
@@ -196,8 +229,10 @@ class Trainer:
             self._step_epoch = self.epoch
             self.batch += pending
             pending = 0
-            if self.batch >= self.n_batches:
+            if self.batch >= n_batches:
                 self.epoch, self.batch = self.epoch + 1, 0
+            if self.step == self.poem_from:  # the finishing stage starts at its own beginning
+                self.epoch, self.batch = 0, 0
             done = self.step >= self.total_steps
             elapsed = time.perf_counter() - t_start
             eta = elapsed / (self.step - step_start) * (self.total_steps - self.step)

@@ -25,9 +25,11 @@ def tiny_dataset(cfg: RunConfig, repeat: int = 6) -> Dataset:
     train = [vocab.encode(t) for t in TEXT * repeat]
     test = [vocab.encode(t) for t in TEXT[::2]]
     tc = cfg.train
+    stage = make_batches(train, "poem", tc.poem_batch, 64, tc.seed) \
+        if tc.mode == "stream" and tc.poem_steps else None
     return Dataset(vocab, make_batches(train, tc.mode, tc.batch_size, tc.seq_len, tc.seed),
                    make_batches(test, "stream", tc.batch_size, tc.seq_len, tc.seed), {},
-                   poem_eval_batches(test))
+                   poem_eval_batches(test), stage)
 
 
 class BigramEngine:

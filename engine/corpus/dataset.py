@@ -16,6 +16,7 @@ from engine.corpus.split import split_poems
 from engine.corpus.vocab import Vocab
 
 EVAL_STREAMS, EVAL_WINDOW = 64, 128  # the held-out stream: 64 rows read in windows of 128
+POEM_STAGE_LEN = 256  # the finishing stage's longest poem, in tokens (longer ones sit it out)
 
 
 @dataclass
@@ -25,6 +26,7 @@ class Dataset:
     test: Batches  # the held-out poems joined into streams: the second, "stream" figure
     info: dict[str, Any] = field(default_factory=dict)
     test_poems: Batches | None = None  # each held-out poem alone: the headline figure
+    train_poems: Batches | None = None  # the poem-mode finishing stage (train.poem_steps)
 
 
 def build_dataset(config: RunConfig, corpus: Corpus | None = None,
@@ -53,6 +55,9 @@ def build_dataset(config: RunConfig, corpus: Corpus | None = None,
     train_b = make_batches(enc_train, tc.mode, tc.batch_size, tc.seq_len, tc.seed)
     test_b = make_batches(enc_test, "stream", EVAL_STREAMS, EVAL_WINDOW)
     test_poems = poem_eval_batches(enc_test)
+    train_poems = None
+    if tc.mode == "stream" and tc.poem_steps > 0:
+        train_poems = make_batches(enc_train, "poem", tc.poem_batch, POEM_STAGE_LEN, tc.seed)
     unk = sum(int((e == 3).sum()) for e in enc_test)
     info = {
         "script": corpus.script,
@@ -66,7 +71,10 @@ def build_dataset(config: RunConfig, corpus: Corpus | None = None,
         "test_unk_rate": unk / max(1, sum(len(e) for e in enc_test)),
         "cleaning": corpus.cleaning,
     }
-    return Dataset(vocab, train_b, test_b, info, test_poems)
+    if train_poems is not None:
+        info["poem_stage_batches"] = train_poems.num_batches()
+        info["poem_stage_dropped"] = train_poems.dropped
+    return Dataset(vocab, train_b, test_b, info, test_poems, train_poems)
 
 
 def encode_many(vocab: Vocab, texts: list[str]) -> list[np.ndarray]:

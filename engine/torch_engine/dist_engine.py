@@ -94,7 +94,7 @@ class DistributedTorchEngine(TorchEngine):
         ctx = self.dist
         rows = batches.x.shape[0] if batches.mode == "stream" else batches.batch_size
         start, stop = share(rows, ctx.rank, ctx.world_size)
-        if key == "train" and stop == start:
+        if key.startswith("train") and stop == start:
             raise ConfigError(f"the training batch has {rows} row(s) for {ctx.world_size} "
                               f"processes (train.batch_size, or fewer streams on a small "
                               f"corpus); use at most {rows} processes")
