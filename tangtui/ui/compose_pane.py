@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
 METRES = [("off", "off"), ("loose 二四六", "loose"), ("strict 平仄", "strict")]
 NARROW = 100  # columns below which the candidates go under the poem
-RHYME = "even lines rhyme"
+RHYME = "even lines"  # after the "Rhyme" label: "Rhyme [X] even lines: on"
 
 
 def toggle_label(text: str, on: bool) -> str:

@@ -34,6 +34,7 @@ COLUMNS = ("#", "Poem", "Model", "Saved")
 SETTINGS = [("start", "start"), ("acrostic", "acrostic"), ("temperature", "temp"),
             ("top_k", "top-k"), ("top_p", "top-p"), ("seed", "seed"), ("best_of", "best of"),
             ("metre", "metre")]
+UNSET = {"top_k": (None, 0), "top_p": (None, 1.0), "best_of": (None, 1)}  # the no-op values
 
 
 def model_name(poem: SavedPoem, names: dict[str, str]) -> str:
@@ -48,13 +49,14 @@ def poem_markup(poem: SavedPoem, model: str) -> str:
     """The poem one couplet a row, its form and date above, its settings below."""
     form = FORM_LABELS.get(str(poem.settings.get("form", "")), "free 自由")
     head = f"[b]#{poem.id}[/] [dim]{form} · {poem.created[:16].replace('T', ' ')}[/]"
-    settings = [f"model {model}"]
-    settings += [f"{label} {poem.settings[key]}" for key, label in SETTINGS
-                 if poem.settings.get(key) not in (None, "", "off")]
+    settings = [f"model    {model}"]
+    settings += [f"{label:<8} {poem.settings[key]}" for key, label in SETTINGS
+                 if poem.settings.get(key) not in UNSET.get(key, (None, "", "off"))]
     if poem.settings.get("rhyme"):
-        settings.append("rhyme on")
+        settings.append("rhyme    on")
     body = "\n".join(escape(row) for row in couplets(poem.text))
-    return f"{head}\n\n{body}\n\n[dim]{escape(' · '.join(settings))}[/]"
+    meta = "\n".join(escape(row) for row in settings)
+    return f"{head}\n\n{body}\n\n[dim]{meta}[/]"
 
 
 def ask_export(pane: Pane) -> None:
@@ -125,7 +127,8 @@ class PoemsPane(Pane):
         table.clear()
         for p in self.poems:
             rows = couplets(p.text)
-            table.add_row(str(p.id), rows[0] if rows else "", model_name(p, self.names),
+            first = rows[0].split("，")[0] if rows else ""  # the first line, not the couplet
+            table.add_row(str(p.id), first, model_name(p, self.names),
                           p.created[5:16].replace("T", " "), key=str(p.id))
         ids = [p.id for p in self.poems]
         if keep is not None and keep.id in ids:
