@@ -57,7 +57,10 @@ class Machine:
 @functools.cache
 def probe() -> Machine:
     """This machine, asked once per process (a child Python only where a CUDA driver exists)."""
-    has_torch = importlib.util.find_spec("torch") is not None
+    try:
+        has_torch = importlib.util.find_spec("torch") is not None
+    except (ImportError, ValueError):  # a broken or blocked install
+        has_torch = False
     cuda = 0
     if has_torch and _cuda_driver():
         from tangtui.runs.dist_launch import cuda_devices
