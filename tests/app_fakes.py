@@ -142,7 +142,7 @@ class FakeStore:
         return poem
 
     def list_poems(self, run_id: str | None = None) -> list[SavedPoem]:
-        return list(reversed(self.poems))
+        return [p for p in reversed(self.poems) if run_id is None or p.run_id == run_id]
 
     def delete_poem(self, poem_id: int) -> bool:
         kept = [p for p in self.poems if p.id != poem_id]

@@ -31,6 +31,11 @@ async def test_a_poem_is_saved_once() -> None:
         await pilot.pause(0.3)
         assert len(store.poems) == 1
         assert any("Already saved as poem #1" in str(n.message) for n in app._notifications)
+        await pilot.press("ctrl+g")  # the same poem again (the fake poet is deterministic)
+        await pilot.pause(0.3)
+        await pilot.press("ctrl+s")
+        await pilot.pause(0.3)
+        assert len(store.poems) == 1 and app.query_one("ComposePane").saved == {0: 1, 1: 1}
 
 
 async def test_toasts_name_runs_by_name() -> None:

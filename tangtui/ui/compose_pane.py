@@ -247,14 +247,20 @@ class ComposePane(Pane):
     @work(thread=True, exit_on_error=False, group="compose-save")
     def save(self, index: int, request: ComposeRequest, poem: ComposedPoem) -> None:
         run_id = None if request.model == STARTER else request.model
+        store = self.services.store()
+        kept = next((p for p in store.list_poems(run_id) if p.text == poem.text
+                     and p.run_id == run_id), None)  # the same poem again (same seed, model)
+        if kept is not None:
+            self.post_message(PoemSaved(kept, index, new=False))
+            return
         settings = {**request.settings(), "seed": poem.seed}
-        self.post_message(PoemSaved(self.services.store().save_poem(poem.text, run_id,
-                                                                    settings), index))
+        self.post_message(PoemSaved(store.save_poem(poem.text, run_id, settings), index))
 
     def on_poem_saved(self, message: PoemSaved) -> None:
         message.stop()
         self.saved[message.index] = message.poem.id
-        self.notify(f"Saved poem #{message.poem.id}", title="Compose")
+        verb = "Saved" if message.new else "Already saved as"
+        self.notify(f"{verb} poem #{message.poem.id}", title="Compose")
 
     def action_export(self) -> None:
         """Ask for a path, then write every saved poem there (as the Poems pane does)."""

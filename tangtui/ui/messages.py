@@ -74,6 +74,7 @@ class PoemSaved(Message):
 
     poem: SavedPoem
     index: int = -1
+    new: bool = True  # False: the same poem was saved before, and nothing was added
 
 
 @dataclass
