@@ -11,8 +11,7 @@ from textual.worker import WorkerCancelled
 
 from tangtui.app import make_app
 from tangtui.runs.store import Store
-from tangtui.ui.lab_pane import LabPane
-from tangtui.ui.lab_plots import FigurePlot
+from tangtui.ui.lab_pane import FigurePlot, LabPane
 
 
 async def settle(pilot, until=lambda app: True) -> None:  # noqa: ANN001

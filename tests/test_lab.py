@@ -182,7 +182,10 @@ def test_a_stopped_experiment_resumes_with_contiguous_curves(
     ["lab", "run", "init", "--seeds", "0"], ["lab", "run", "optimizers", "--lr-grid", ""],
     ["lab", "run", "optimizers", "--lr-grid", "0,1"], ["lab", "run", "optimizers",
                                                        "--lr-grid", "a"],
+    ["lab", "run", "optimizers", "--lr-grid", "nan"], ["lab", "run", "init", "--seeds", "-2"],
+    ["lab", "run", "init", "--lr-grid", "1,2"], ["lab", "run", "init", "--seeds", "x"],
     ["lab", "show", "nope"], ["lab", "stop", "nope"], ["lab", "rm", "nope", "--yes"],
+    ["lab", "resume", "nope"],
 ])
 def test_bad_input_is_one_line_and_creates_nothing(args: list[str], tangtui_home: Path,
                                                    capsys: pytest.CaptureFixture[str]) -> None:

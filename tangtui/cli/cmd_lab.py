@@ -139,6 +139,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from tangtui.runs.lab_runner import run_experiment, spawn_experiment
     from tangtui.runs.store import Store
 
+    if args.lr_grid is not None and args.kind != "optimizers":
+        raise TangtuiError(f"--lr-grid applies to the optimizers experiment, not {args.kind}")
     options = {"lr_grid": _grid(args.lr_grid)} if args.lr_grid is not None else {}
     _check_plan(args.kind, args.scale, args.seeds, options)
     store = Store()
@@ -196,15 +198,26 @@ def _show(store: Any, ref: str, as_json: bool, plot: bool, x_axis: str = "step",
     for v in report.verdicts:
         print(v.line())
     if plot:
-        from tangtui.ui.lab_plots import figure_text
-
-        width = min(120, shutil.get_terminal_size((100, 30)).columns)
-        for fig in report.figures:
-            print()
-            sys.stdout.write(figure_text(fig, width, 22))
+        _print_figures(report.figures)
     if export:
         print(f"\nwrote {len(report.figures)} figures to {export}")
     return 0
+
+
+def _print_figures(figures: list[Any]) -> None:
+    """Each figure as text, drawn by the Monitor's chart code; in colour on a terminal."""
+    from rich.console import Console
+
+    from tangtui.ui.lab_plots import figure_render, figure_text
+
+    width = min(120, shutil.get_terminal_size((100, 30)).columns)
+    console = Console(highlight=False, soft_wrap=True) if sys.stdout.isatty() else None
+    for fig in figures:
+        print()
+        if console is not None:
+            console.print(figure_render(fig, width, 22))
+        else:
+            sys.stdout.write(figure_text(fig, width, 22))
 
 
 def _export(report: Any, folder: Path) -> None:

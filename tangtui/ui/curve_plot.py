@@ -2,7 +2,9 @@
 
 Drawn by :func:`tangtui.ui.braille_chart.render_chart` (braille dots, a few ms for the few
 hundred points per line the Monitor keeps), on the UI thread, once per change of data, size
-or theme; plotext took 0.3-0.9 s per redraw on a loaded machine.
+or theme; plotext took 0.3-0.9 s per redraw on a loaded machine. The Lab pane's figures are
+this widget too (:class:`tangtui.ui.lab_pane.FigurePlot`), with reference lines and category
+labels on the x axis.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ class CurvePlot(Widget):
         self.log_y = False
         self.cursor_x: float | None = None
         self.x_range: tuple[float, float] | None = None
+        self.hlines: list[float] = []  # reference lines (y values)
+        self.x_labels: list[tuple[float, str]] | None = None  # categories instead of x ticks
         self.empty_text = "no data yet"
         self.version = 0  # bumped by replot(): the data changed
         self._shown: tuple[tuple[Any, ...], Text] | None = None
@@ -70,7 +74,8 @@ class CurvePlot(Widget):
             return render_chart(self.lines, self.size.width, self.size.height,
                                 title=self.title, xlabel=self.xlabel, log_y=self.log_y,
                                 x_range=self.x_range, cursor_x=self.cursor_x,
-                                empty=self.empty_text,
+                                empty=self.empty_text, hlines=self.hlines,
+                                x_labels=self.x_labels,
                                 muted=self.get_component_rich_style("curve-plot--axis"))
         except (IndexError, ValueError, ZeroDivisionError, OverflowError) as exc:
             return Text(f"{self.title or 'plot'}: cannot draw here ({type(exc).__name__})",

@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -13,14 +14,36 @@ from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import Button, DataTable, Input, Select, Static
 
+from tangtui.ui import lab_plots
 from tangtui.ui.confirm_screen import ConfirmScreen
-from tangtui.ui.lab_plots import FigurePlot, legend_line
+from tangtui.ui.curve_plot import CurvePlot
 from tangtui.ui.pane import Pane
 
 KINDS = ("optimizers", "init", "gradients", "perplexity")
 SCALES = ("tiny", "small", "report")
 X_AXES = ("step", "tokens", "seconds")
 EMPTY = "No experiments yet: choose one and a scale above, then ctrl+r (or Run)."
+
+
+class FigurePlot(CurvePlot):
+    """A lab figure in the app: the Monitor's chart widget, drawn from a Figure."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.figure: Any = None
+        self.empty_text = "no experiment selected"
+
+    def show(self, fig: Any) -> None:
+        """Draw ``fig`` (an :class:`engine.lab.spec.Figure`), or nothing when it is None."""
+        self.figure = fig
+        self.title = fig.title if fig else ""
+        self.xlabel = fig.xlabel if fig else ""
+        self.log_y = bool(fig and fig.log_y)
+        self.lines = lab_plots.figure_lines(fig) if fig else []
+        self.hlines = [y for y, _ in fig.hlines] if fig else []
+        self.x_labels = lab_plots.x_labels(fig) if fig else None
+        self.x_range = lab_plots.x_range(fig) if fig else None
+        self.replot()
 
 
 @dataclass
@@ -179,7 +202,8 @@ class LabPane(Pane):
         fig = report.figures[self.figure_index]
         plot.show(fig)
         self.query_one("#lab-legend", Static).update(
-            f"[{self.figure_index + 1}/{len(report.figures)}] {legend_line(fig)}")
+            Text(f"[{self.figure_index + 1}/{len(report.figures)}] ")
+            + lab_plots.legend(fig))
         self.query_one("#lab-table-text", Static).update(_table_text(report))
         self.query_one("#lab-verdicts", Static).update(
             "\n".join(_verdict_markup(v) for v in report.verdicts))

@@ -164,6 +164,9 @@ class Line:
     ys: list[float]
     colour: RGB
     label: str = ""
+    draw: str = "line"  # line | dotted | points (unjoined) | bars (from zero up to each point)
+    mark: str = ""  # a glyph in the cell of every point ("•" for test points by default)
+    tag: str = ""  # a glyph in the cell of the last point: names the line without colour
 
 
 def to_metric(metric: str, y: float) -> float:

@@ -1,12 +1,12 @@
-"""Plot widgets: loss curves and bar charts (textual-plotext), horizontal text bars.
+"""The Corpus pane's charts: vertical bars (textual-plotext) and horizontal text bars.
 
 Data goes down as attributes and ``replot()`` asks for a redraw (UI thread, a few times a second
 at most); each render plots the data afresh, since a plotext figure cannot be built twice.
+Line charts (the Monitor and the Lab) are :class:`tangtui.ui.curve_plot.CurvePlot`.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
 from rich.cells import cell_len
@@ -14,67 +14,6 @@ from rich.text import Text
 from textual.app import RenderResult
 from textual.widget import Widget
 from textual_plotext import PlotextPlot
-
-Series = tuple[list[float], list[float]]
-
-
-class CurvePlot(PlotextPlot):
-    """Several named (x, y) curves on one set of axes, optionally with a log y axis."""
-
-    def __init__(self, title: str = "", xlabel: str = "step", **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
-        self.title = title
-        self.xlabel = xlabel
-        self.series: dict[str, Series] = {}
-        self.log_y = False
-        self.empty_text = "no data yet"
-
-    def replot(self) -> None:
-        """Redraw with the current series (the data is plotted afresh at every render)."""
-        self.refresh()
-
-    def _draw(self) -> None:
-        """Plot every series (skipping non-finite and, on a log axis, non-positive points).
-
-        Plotext's ``build`` takes the log of the data in place, so a second build of the same
-        figure would plot log(log(y)): the figure is rebuilt from ``series`` before each render.
-        """
-        plt = self.plt
-        plt.clear_data()
-        plt.clear_figure()
-        plt.title(self.title)
-        plt.xlabel(self.xlabel)
-        drawn = plot_curves(plt, self.series, self.log_y)
-        if not drawn:
-            plt.title(f"{self.title} ({self.empty_text})")
-        elif self.log_y:  # plotext fails on a log axis without data
-            plt.yscale("log")
-
-    def render(self) -> RenderResult:
-        self._draw()
-        return safe_render(self, lambda: super(CurvePlot, self).render())
-
-
-def plot_curves(plt: object, series: dict[str, Series], log_y: bool = False,
-                marker: str | None = None, color: object = None) -> int:
-    """Plot each named (x, y) series on ``plt`` (plotext or a PlotextPlot's ``plt``), skipping
-    non-finite and, on a log axis, non-positive points; the number of series drawn. An empty
-    label draws without a legend entry (plus/minus bands)."""
-    drawn = 0
-    for label, (xs, ys) in series.items():
-        pts = [(x, y) for x, y in zip(xs, ys, strict=False)
-               if math.isfinite(y) and (y > 0 or not log_y)]
-        if not pts:
-            continue
-        px, py = zip(*pts, strict=True)
-        style: dict[str, object] = {"marker": marker or ("braille" if len(pts) > 1 else "dot")}
-        if color is not None:
-            style["color"] = color
-        if label.strip():
-            style["label"] = label
-        plt.plot(list(px), list(py), **style)  # type: ignore[attr-defined]
-        drawn += 1
-    return drawn
 
 
 def safe_render(plot: PlotextPlot, render: Callable[[], RenderResult]) -> RenderResult:
