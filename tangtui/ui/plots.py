@@ -7,6 +7,7 @@ Line charts (the Monitor and the Lab) are :class:`tangtui.ui.curve_plot.CurvePlo
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 from rich.cells import cell_len
