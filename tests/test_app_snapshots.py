@@ -60,7 +60,7 @@ SCENES = {
     "corpus": steps("c", "down", until=has("CorpusPane", "results")),
     "corpus_stats": steps("c", "s", until=has("CorpusPane", "stats")),
     "compose": steps("p", "tab", "月", "enter", "escape", until=has("ComposePane", "history")),
-    "poems": steps("p", "ctrl+g", "ctrl+s", "ctrl+g", "ctrl+s", "o",
+    "poems": steps("p", "ctrl+g", "ctrl+s", "tab", "春", "enter", "ctrl+s", "escape", "o",
                    until=has("PoemsPane", "poems")),
     "help": steps("question_mark"),
 }
