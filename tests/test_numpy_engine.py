@@ -191,3 +191,46 @@ def test_threaded_softmax_xent_matches_the_formula(masked: bool) -> None:
     expect[np.arange(N), y] -= 1
     expect *= 0.5 * (1.0 if w is None else w[:, None])
     np.testing.assert_allclose(Z, expect, atol=1e-14)
+
+
+@pytest.mark.parametrize("masked", [False, True])
+def test_softmax_gradient_made_in_the_forward_equals_the_backwards(masked: bool) -> None:
+    from engine.numpy_engine.xent import xent_backward, xent_forward, xent_forward_backward
+
+    rng = np.random.default_rng(5)
+    N, V_ = 301, 4001
+    z = rng.standard_normal((N, V_)) * 3
+    b = rng.standard_normal(V_)
+    y = rng.integers(0, V_, N)
+    w = (rng.random(N) > 0.2).astype(np.float64) if masked else None
+    Z1, Z2 = z.copy(), z.copy()
+    nll1, db1 = xent_forward_backward(Z1, y, b, w, 0.5)
+    nll2, sums = xent_forward(Z2, y, b)
+    db2 = xent_backward(Z2, sums, y, w, 0.5, want_dbias=True)
+    np.testing.assert_array_equal(nll1, nll2)
+    np.testing.assert_allclose(Z1, Z2, rtol=0, atol=1e-15)
+    np.testing.assert_allclose(db1, db2, rtol=1e-12)
+    logp = (z + b) - (z + b).max(1, keepdims=True)
+    logp -= np.log(np.exp(logp).sum(1, keepdims=True))
+    np.testing.assert_allclose(nll1, -logp[np.arange(N), y], rtol=1e-12)
+
+
+def test_training_forward_gives_the_gradients_of_any_loss_scale() -> None:
+    """forward(summed_grad=True) prepares dout = count; another dout rescales, exactly."""
+    from engine.init import init_params
+    from engine.numpy_engine.model import LanguageModel
+
+    cfg = config()
+    params = init_params(cfg.model, V, 0, np.float64)
+    rng = np.random.default_rng(2)
+    x, y = rng.integers(4, V, (3, 6)), rng.integers(4, V, (3, 6))
+    mask = (rng.random((3, 6)) > 0.3).astype(np.float64)
+    for dout in (None, 1.0):
+        model = LanguageModel(2, np.float64)
+        out, cache = model.forward(params, x, y, mask, summed_grad=True)
+        fused = model.backward(out.count if dout is None else dout, cache)
+        out2, cache2 = model.forward(params, x, y, mask)
+        plain = model.backward(out2.count if dout is None else dout, cache2)
+        assert out.loss == out2.loss
+        for k in plain:
+            np.testing.assert_allclose(fused[k], plain[k], rtol=1e-12, atol=1e-15, err_msg=k)

@@ -50,9 +50,8 @@ def adaptive_forward(
     N = top.shape[0]
     S = ws.get("head_logits", (N, W_h.shape[0]))  # (N, c_1 + n), then exp, then ds
     np.matmul(top, W_h.T, out=S)
-    S += b_h
     cluster, y_h = head_targets(y, cuts)
-    nll, sums = xent_forward(S, y_h)
+    nll, sums = xent_forward(S, y_h, b_h)
     tails = []
     for i, c in enumerate(cuts):
         hit = cluster == i
@@ -77,8 +76,8 @@ def adaptive_backward(
 ) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """Gradients of ``scale * sum w * nll`` for the head and tails, and dL/dh (N, H)."""
     S, top = cache["S"], cache["top"]
-    xent_backward(S, cache["sums"], cache["y_h"], w, scale)  # S <- ds
-    grads = {"head.weight": S.T @ top, "head.bias": S.sum(axis=0, dtype=S.dtype)}
+    db = xent_backward(S, cache["sums"], cache["y_h"], w, scale, want_dbias=True)  # S <- ds
+    grads = {"head.weight": S.T @ top, "head.bias": db}
     dtop = S @ params["head.weight"]  # (N, H)
     for i, t in enumerate(cache["tails"]):
         proj, out = params[f"tail.{i}.proj.weight"], params[f"tail.{i}.out.weight"]

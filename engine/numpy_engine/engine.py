@@ -15,6 +15,7 @@ from engine.corpus.batching import Batches
 from engine.init import init_params, param_shapes
 from engine.numpy_engine.model import LanguageModel, State, step
 from engine.numpy_engine.optim import Optimizer
+from engine.numpy_engine.threads import over_items
 
 
 def numpy_dtype(precision: str) -> type:
@@ -92,7 +93,7 @@ class NumpyEngine:
         x, y, mask = batches.batch(epoch, i)
         state = self._state_for(key, batches, i, x.shape[0])
         out, cache = self.model.forward(self.params, x, y, mask, state,
-                                        self.config.model.dropout, self.rng)
+                                        self.config.model.dropout, self.rng, summed_grad=True)
         # the model's backward is of dout * mean loss: dout = count makes it the summed loss
         # (count / count is exactly 1.0, so no rounding is added)
         grads = self.model.backward(max(out.count, 1.0), cache)  # fresh arrays: safe to keep
@@ -112,17 +113,27 @@ class NumpyEngine:
         if self.accumulated == 0:
             return
         n = max(self.accumulated_tokens, 1.0)  # mean over every counted token
-        for g in self.grads.values():
-            g /= n
-        norm = math.sqrt(sum(float(np.vdot(g, g)) for g in self.grads.values()))
+        grads = self.grads
+        names = sorted(grads, key=lambda k: -grads[k].size)
+        size = sum(g.size for g in grads.values())
+        squares: dict[str, float] = {}
+
+        def square(k: str) -> None:
+            squares[k] = float(np.vdot(grads[k], grads[k]))
+
+        over_items(names, square, size)
+        norm = math.sqrt(sum(squares.values())) / n  # of the mean gradient g / n
         self.last_grad_norm = norm
+        coef = 1.0 / n
         clip = self.config.optim.clip
-        if clip > 0:
-            coef = clip / (norm + 1e-6)  # torch.nn.utils.clip_grad_norm_
-            if coef < 1.0:
-                for g in self.grads.values():
-                    g *= coef
-        self.optimizer.step(self.params, self.grads, lr)
+        if clip > 0 and clip / (norm + 1e-6) < 1.0:  # torch.nn.utils.clip_grad_norm_
+            coef *= clip / (norm + 1e-6)
+
+        def scale(k: str) -> None:
+            grads[k] *= coef  # one pass: the mean and the clipping together
+
+        over_items(names, scale, size)
+        self.optimizer.step(self.params, grads, lr)
         self.accumulated, self.accumulated_tokens = 0, 0.0
 
     def pop_train_loss(self) -> tuple[float, int]:

@@ -33,7 +33,7 @@ from engine.numpy_engine.adaptive import (
 )
 from engine.numpy_engine.lstm import RowInput, lstm_backward, lstm_forward, lstm_step
 from engine.numpy_engine.workspace import Workspace
-from engine.numpy_engine.xent import xent_backward, xent_forward
+from engine.numpy_engine.xent import xent_backward, xent_forward, xent_forward_backward
 
 State = list[tuple[np.ndarray, np.ndarray]]  # per layer (h, c), each (B, H)
 
@@ -102,11 +102,13 @@ class LanguageModel:
     def forward(
         self, params: dict[str, np.ndarray], x: np.ndarray, y: np.ndarray,
         mask: np.ndarray | None = None, state: State | None = None, dropout: float = 0.0,
-        rng: np.random.Generator | None = None,
+        rng: np.random.Generator | None = None, summed_grad: bool = False,
     ) -> tuple[Output, dict[str, Any]]:
         """Loss of predicting y (B, T) from x (B, T) starting at ``state`` (zeros if None).
 
         Dropout applies when ``dropout > 0`` and a generator ``rng`` is given (training).
+        ``summed_grad``: the caller will ask :meth:`backward` for the gradient of the summed loss
+        (dout = count), so the full softmax's gradient is made in the same pass as the loss.
         """
         top, new_state, cache = self._layers(params, x, state, dropout, rng)
         N = top.shape[0]
@@ -118,9 +120,12 @@ class LanguageModel:
             W, b = params["head.weight"], params["head.bias"]
             Z = self.ws.get("logits", (N, W.shape[0]))  # (T*B, V) logits, then exp, then dL/ds
             np.matmul(top, W.T, out=Z)
-            Z += b
-            nll, sums = xent_forward(Z, y_flat)  # Z <- exp(Z - max), in place
-            cache.update(Z=Z, sums=sums)
+            if summed_grad:  # Z <- dL/ds of the summed loss (scale 1), db its column sums
+                nll, db = xent_forward_backward(Z, y_flat, b, w, 1.0)
+                cache.update(Z=Z, dZ_scale=1.0, db=db)
+            else:
+                nll, sums = xent_forward(Z, y_flat, b)  # Z <- exp(Z + b - max), in place
+                cache.update(Z=Z, sums=sums)
         if w is None:
             loss_sum, count = float(nll.sum()), float(N)
         else:
@@ -142,12 +147,18 @@ class LanguageModel:
             dhs = dtop.reshape(T, B, -1)  # (T, B, H)
         else:
             Z = cache["Z"]
-            xent_backward(Z, cache["sums"], cache["y"], w, scale)  # Z <- dL/ds
-            grads = {"head.weight": Z.T @ top}  # (V, H)
-            ones = self.ws.get("ones", (Z.shape[0],))
-            ones.fill(1.0)
-            grads["head.bias"] = ones @ Z  # (V,) column sums, as a (threaded) BLAS gemv
-            dhs = (Z @ cache["params"]["head.weight"]).reshape(T, B, -1)  # (T, B, H)
+            if "dZ_scale" in cache:  # made by the forward, for scale dZ_scale
+                db = cache["db"]
+                if scale != cache["dZ_scale"]:
+                    ratio = scale / cache["dZ_scale"]
+                    Z *= ratio
+                    db *= ratio
+            else:  # Z <- dL/ds; its column sums are the bias's gradient
+                db = xent_backward(Z, cache["sums"], cache["y"], w, scale, want_dbias=True)
+            grads = {"head.weight": Z.T @ top, "head.bias": db}  # (V, H), (V,)
+            W = cache["params"]["head.weight"]
+            dhs = self.ws.get("dtop", (T, B, W.shape[1]))  # (T, B, H) dL/dh of the top layer
+            np.matmul(Z, W, out=dhs.reshape(T * B, -1))
         for k in reversed(range(len(caches))):
             keep = cache["masks"][k]
             if keep is not None:

@@ -17,7 +17,7 @@ optimizer first adds the L2 term as torch does: g <- g + wd * p. Then::
 
 Buffers start at zero, which equals torch's first-step ``buf = g`` for momentum (no dampening).
 :meth:`Optimizer.step` updates ``params`` in place and uses ``grads`` as scratch (their values
-are consumed).
+are consumed). Parameters are updated on all cores at once (their updates are independent).
 """
 
 from __future__ import annotations
@@ -29,7 +29,10 @@ import numpy as np
 
 from engine.checkpoint import CheckpointError
 from engine.config import OPTIMIZERS, OptimConfig
+from engine.numpy_engine.threads import over_items
 from engine.optim_defaults import optim_eps
+
+BLOCK = 1 << 16  # elements of a parameter updated together: its arrays' blocks stay in cache
 
 SLOTS: dict[str, tuple[str, ...]] = {
     "sgd": (),
@@ -63,28 +66,43 @@ class Optimizer:
         self._tmp = {k: np.empty_like(p) for k, p in params.items()}
 
     def step(self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray], lr: float) -> None:
-        """One update of every parameter with learning rate ``lr``."""
+        """One update of every parameter with learning rate ``lr``.
+
+        The update runs block by block (:data:`BLOCK` elements of a parameter at a time, its
+        dozen passes while the block is in cache), the blocks shared among the cores."""
         self.t += 1
         update = getattr(self, f"_{self.name}")
-        for k, p in params.items():
-            g = grads[k]
-            if self.cfg.weight_decay:
-                g += self.cfg.weight_decay * p
-            update(k, p, g, lr, self._tmp[k])
+        wd = self.cfg.weight_decay
+        items = [(k, lo, min(lo + BLOCK, p.size))
+                 for k, p in sorted(params.items(), key=lambda kp: -kp[1].size)
+                 for lo in range(0, p.size, BLOCK)]
 
-    def _sgd(self, k: str, p: np.ndarray, g: np.ndarray, lr: float, tmp: np.ndarray) -> None:
+        def one(item: tuple[str, int, int]) -> None:
+            k, lo, hi = item
+            p, g = _flat(params[k])[lo:hi], _flat(grads[k])[lo:hi]
+            if wd:
+                g += wd * p
+            slots = {slot: _flat(d[k])[lo:hi] for slot, d in self.slots.items()}
+            update(slots, p, g, lr, _flat(self._tmp[k])[lo:hi])
+
+        over_items(items, one, sum(p.size for p in params.values()))
+
+    def _sgd(self, slot: dict[str, np.ndarray], p: np.ndarray, g: np.ndarray, lr: float,
+            tmp: np.ndarray) -> None:
         g *= lr
         p -= g
 
-    def _momentum(self, k: str, p: np.ndarray, g: np.ndarray, lr: float, tmp: np.ndarray) -> None:
-        b = self.slots["momentum_buffer"][k]
+    def _momentum(self, slot: dict[str, np.ndarray], p: np.ndarray, g: np.ndarray, lr: float,
+            tmp: np.ndarray) -> None:
+        b = slot["momentum_buffer"]
         b *= self.cfg.momentum
         b += g
         np.multiply(b, lr, out=tmp)
         p -= tmp
 
-    def _nag(self, k: str, p: np.ndarray, g: np.ndarray, lr: float, tmp: np.ndarray) -> None:
-        b = self.slots["momentum_buffer"][k]
+    def _nag(self, slot: dict[str, np.ndarray], p: np.ndarray, g: np.ndarray, lr: float,
+            tmp: np.ndarray) -> None:
+        b = slot["momentum_buffer"]
         b *= self.cfg.momentum
         b += g
         np.multiply(b, self.cfg.momentum, out=tmp)
@@ -92,19 +110,22 @@ class Optimizer:
         tmp *= lr
         p -= tmp
 
-    def _adagrad(self, k: str, p: np.ndarray, g: np.ndarray, lr: float, tmp: np.ndarray) -> None:
-        s = self.slots["sum"][k]
+    def _adagrad(self, slot: dict[str, np.ndarray], p: np.ndarray, g: np.ndarray, lr: float,
+            tmp: np.ndarray) -> None:
+        acc = slot["sum"]
         np.multiply(g, g, out=tmp)
-        s += tmp
-        _scaled_step(p, g, s, 1.0, self.eps, lr, tmp)
+        acc += tmp
+        _scaled_step(p, g, acc, 1.0, self.eps, lr, tmp)
 
-    def _rmsprop(self, k: str, p: np.ndarray, g: np.ndarray, lr: float, tmp: np.ndarray) -> None:
-        v = self.slots["square_avg"][k]
+    def _rmsprop(self, slot: dict[str, np.ndarray], p: np.ndarray, g: np.ndarray, lr: float,
+            tmp: np.ndarray) -> None:
+        v = slot["square_avg"]
         _ema_square(v, g, self.cfg.alpha, tmp)
         _scaled_step(p, g, v, 1.0, self.eps, lr, tmp)
 
-    def _adadelta(self, k: str, p: np.ndarray, g: np.ndarray, lr: float, tmp: np.ndarray) -> None:
-        v, u = self.slots["square_avg"][k], self.slots["acc_delta"][k]
+    def _adadelta(self, slot: dict[str, np.ndarray], p: np.ndarray, g: np.ndarray, lr: float,
+            tmp: np.ndarray) -> None:
+        v, u = slot["square_avg"], slot["acc_delta"]
         rho, eps = self.cfg.rho, self.eps
         _ema_square(v, g, rho, tmp)
         np.add(v, eps, out=tmp)
@@ -117,8 +138,9 @@ class Optimizer:
         g *= lr
         p -= g
 
-    def _adam(self, k: str, p: np.ndarray, g: np.ndarray, lr: float, tmp: np.ndarray) -> None:
-        m, v = self.slots["exp_avg"][k], self.slots["exp_avg_sq"][k]
+    def _adam(self, slot: dict[str, np.ndarray], p: np.ndarray, g: np.ndarray, lr: float,
+            tmp: np.ndarray) -> None:
+        m, v = slot["exp_avg"], slot["exp_avg_sq"]
         b1, b2 = self.cfg.beta1, self.cfg.beta2
         m *= b1
         np.multiply(g, 1.0 - b1, out=tmp)
@@ -149,6 +171,13 @@ class Optimizer:
                                           f"expected {a.shape}")
                 a[...] = src
         self.t = int(meta.get("step", 0))
+
+
+def _flat(a: np.ndarray) -> np.ndarray:
+    """A flat view of a C-contiguous array (updates through it must reach the array)."""
+    if not a.flags.c_contiguous:
+        raise ValueError("optimizer arrays must be C-contiguous")
+    return a.reshape(-1)
 
 
 def _ema_square(v: np.ndarray, g: np.ndarray, decay: float, tmp: np.ndarray) -> None:
