@@ -89,24 +89,37 @@ HINTS = {
 }
 
 
-def _range_text(lo: float, hi: float, lo_in: bool, hi_in: bool, integer: bool) -> str:
-    fmt = (lambda v: f"{int(v):,}".replace(",", "_")) if integer else (lambda v: f"{v:g}")
-    return f"{'[' if lo_in else '('}{fmt(lo)}, {fmt(hi)}{']' if hi_in else ')'}"
+def people_number(v: Any) -> str:
+    """A number as people write it: ``8,192``, ``1,000,000``, ``0.001`` (never ``8_192``)."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return repr(v)
+    if math.isfinite(v) and float(v).is_integer() and abs(v) < 1e15:
+        return f"{int(v):,}"
+    return f"{v:g}"
+
+
+def _range_text(lo: float, hi: float, lo_in: bool, hi_in: bool) -> str:
+    """``from 1 to 8,192``, ``above 0 and at most 1,000,000``, ``at least 0 and below 1``."""
+    a, b = people_number(lo), people_number(hi)
+    if lo_in and hi_in:
+        return f"from {a} to {b}"
+    return f"{'at least' if lo_in else 'above'} {a} and {'at most' if hi_in else 'below'} {b}"
 
 
 def _check_number(key: str, value: Any) -> str | None:
     lo, hi, lo_in, hi_in = RANGES[key]
     integer = isinstance(lo, int) and isinstance(hi, int)
-    allowed = f"must be {'an integer' if integer else 'a number'} in " \
-              f"{_range_text(lo, hi, lo_in, hi_in, integer)}{HINTS.get(key, '')}"
+    allowed = f"must be {'an integer' if integer else 'a number'} " \
+              f"{_range_text(lo, hi, lo_in, hi_in)}{HINTS.get(key, '')}"
+    got = f"{allowed}, got {people_number(value)}"
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return f"{allowed}, got {value!r}"
+        return got
     if integer and not float(value).is_integer():
-        return f"{allowed}, got {value!r}"
+        return got
     if not math.isfinite(value):
-        return f"{allowed}, got {value!r}"
+        return got
     ok = (value >= lo if lo_in else value > lo) and (value <= hi if hi_in else value < hi)
-    return None if ok else f"{allowed}, got {value!r}"
+    return None if ok else got
 
 
 def _choice(value: Any, allowed: tuple[str, ...]) -> str | None:
@@ -149,8 +162,8 @@ def problems(cfg: RunConfig) -> dict[str, str]:
 
     c, t, o = cfg.corpus, cfg.train, cfg.optim
     if "corpus.max_len" not in out and c.max_len and c.max_len < c.min_len:
-        put("corpus.max_len", f"must be 0 or at least corpus.min_len ({c.min_len}); "
-                              f"got {c.max_len}")
+        put("corpus.max_len", f"must be 0 or at least corpus.min_len ({c.min_len:,}); "
+                              f"got {c.max_len:,}")
     if "train.min_lr" not in out and t.min_lr > o.lr:
         put("train.min_lr", f"must not exceed optim.lr ({o.lr:g}); got {t.min_lr:g}")
     if isinstance(t.poem_steps, int) and t.poem_steps > 0 and "train.poem_steps" not in out:
@@ -185,9 +198,9 @@ def _check_processes(cfg: RunConfig, put: Any) -> None:
         return
     if cfg.engine == "numpy":
         put("train.nproc", f"the numpy engine trains in one process; use the torch engine for "
-                           f"{t.nproc} processes")
+                           f"{t.nproc:,} processes")
     elif isinstance(t.batch_size, int) and t.nproc > t.batch_size:
-        put("train.nproc", f"{t.nproc} processes but the batch has {t.batch_size} rows "
+        put("train.nproc", f"{t.nproc:,} processes but the batch has {t.batch_size:,} rows "
                            "(train.batch_size is the global batch, shared out among them)")
     if t.backend == "nccl" and t.device in ("cpu", "mps"):
         put("train.backend", f"nccl needs CUDA devices, not train.device={t.device}; use gloo")

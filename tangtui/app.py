@@ -1,4 +1,4 @@
-"""The Textual app: five panes switched with single keys, a help screen and palette commands.
+"""The Textual app: panes switched with single keys, a help screen and palette commands.
 
 The App only wires things: panes do their own work, and :func:`make_app` injects the store, the
 corpus loader, the poet and the run launcher so tests can pass fakes.
@@ -31,6 +31,7 @@ PANES: list[tuple[str, str, str, str]] = [  # (id, key, title, class), imported 
     ("monitor", "m", "Monitor", "tangtui.ui.monitor_pane:MonitorPane"),
     ("corpus", "c", "Corpus", "tangtui.ui.corpus_pane:CorpusPane"),
     ("compose", "p", "Compose", "tangtui.ui.compose_pane:ComposePane"),
+    ("poems", "o", "Poems", "tangtui.ui.poems_pane:PoemsPane"),
     ("lab", "e", "Lab", "tangtui.ui.lab_pane:LabPane"),
 ]
 

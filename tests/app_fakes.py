@@ -135,13 +135,19 @@ class FakeStore:
 
     def save_poem(self, text: str, run_id: str | None = None,
                   settings: dict[str, Any] | None = None) -> SavedPoem:
-        poem = SavedPoem(len(self.poems) + 1, run_id, text, settings or {},
+        poem = SavedPoem(max((p.id for p in self.poems), default=0) + 1, run_id, text,
+                         settings or {},
                          "2025-01-01T00:00:00+00:00")
         self.poems.append(poem)
         return poem
 
     def list_poems(self, run_id: str | None = None) -> list[SavedPoem]:
-        return list(reversed(self.poems))
+        return [p for p in reversed(self.poems) if run_id is None or p.run_id == run_id]
+
+    def delete_poem(self, poem_id: int) -> bool:
+        kept = [p for p in self.poems if p.id != poem_id]
+        found, self.poems = len(kept) < len(self.poems), kept
+        return found
 
 
 class FakePoet:

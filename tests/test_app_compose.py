@@ -90,7 +90,9 @@ async def test_save_and_export(tmp_path) -> None:
         await pilot.press("ctrl+s")
         await pilot.pause(0.2)
         assert len(store.poems) == 1 and store.poems[0].settings["form"] == "wujue"
-        await pilot.press("ctrl+o")
+        await pilot.press("ctrl+o")  # asks where, offering the store's exports folder
+        await pilot.pause(0.2)
+        await pilot.press("enter")
         await pilot.pause(0.3)
         pane = app.query_one(ComposePane)
         assert pane.exported == tmp_path / "exports" / "poems.txt"

@@ -141,3 +141,24 @@ async def test_form_key_opens_the_form_list() -> None:
         assert select.value == "qijue" and not select.expanded
         assert app.query_one("#corpus-switch").current == "corpus-browse"
         assert {p.form for p in pane.results} == {"qijue"}
+
+
+async def test_the_forms_chart_has_integer_ticks_at_80x24() -> None:
+    import re
+
+    from tangtui.ui.plots import count_ticks
+
+    assert count_ticks(4, 3) == [0, 2, 4] and count_ticks(29_992, 4)[-1] == 30_000
+    app = build()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_corpus(pilot)
+        await pilot.press("s")
+        await pilot.pause(0.4)
+        forms = app.query_one("#plot-forms")
+        forms.labels, forms.values = ["wujue", "qijue", "wulv", "qilv", "other"], \
+            [8_192, 12_000, 3, 0, 29_992]
+        forms.replot()
+        await pilot.pause()
+        ticks = re.findall(r"^\s*([\d,.]+)┤", str(forms.render()), re.MULTILINE)
+        assert len(ticks) >= 2 and all(re.fullmatch(r"\d{1,3}(,\d{3})*", t) for t in ticks)
+        assert ticks[-1] == "0" and int(ticks[0].replace(",", "")) >= 29_992  # top reaches max

@@ -48,7 +48,7 @@ async def test_smoothing_is_tensorboards_debiased_ema_over_a_faint_raw_curve() -
         assert faint.ys == raw and faint.colour != line(plot, "train").colour
         await pilot.press("right_square_bracket")
         assert pane.view.weight == 0.8
-        await pilot.press("e")
+        await pilot.press("a")
         await pilot.pause()
         assert not pane.view.smooth and plot.series["train"][1] == raw
         assert not [ln for ln in plot.lines if ln.kind == "raw"]
@@ -166,7 +166,7 @@ async def test_export_writes_the_shown_series_as_csv_and_json(tmp_path) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         pane = await open_monitor(pilot)
         for name in ("curves.csv", "curves.json"):
-            await pilot.press("o")
+            await pilot.press("ctrl+o")
             await pilot.pause()
             field = app.screen.query_one(Input)
             field.value = str(tmp_path / name)

@@ -6,8 +6,9 @@ from collections import Counter
 
 from app_fakes import FakePoet, FakeRunner, FakeStore, fake_corpus
 from test_app_monitor import LIVE, open_monitor
+from textual.binding import Binding
 
-from tangtui.app import make_app
+from tangtui.app import PANES, make_app, pane_class
 
 
 def build():
@@ -30,6 +31,11 @@ async def test_a_poem_is_saved_once() -> None:
         await pilot.pause(0.3)
         assert len(store.poems) == 1
         assert any("Already saved as poem #1" in str(n.message) for n in app._notifications)
+        await pilot.press("ctrl+g")  # the same poem again (the fake poet is deterministic)
+        await pilot.pause(0.3)
+        await pilot.press("ctrl+s")
+        await pilot.pause(0.3)
+        assert len(store.poems) == 1 and app.query_one("ComposePane").saved == {0: 1, 1: 1}
 
 
 async def test_toasts_name_runs_by_name() -> None:
@@ -48,3 +54,37 @@ async def test_the_palette_lists_each_command_once() -> None:
         await pilot.pause()
         titles = Counter(c.title for c in app.get_system_commands(app.screen))
         assert titles and max(titles.values()) == 1
+
+
+def test_no_pane_shadows_a_pane_key() -> None:
+    """A pane's own keys never take a letter that switches panes (the Monitor's "e" once
+    swallowed the Lab's key, its "o" would swallow the Poems pane's)."""
+    pane_keys = {key for _, key, _, _ in PANES}
+    for pid, _, _, _ in PANES:
+        bindings = [b for c in pane_class(pid).__mro__ for b in vars(c).get("BINDINGS", [])]
+        assert bindings, pid
+        for binding in bindings:
+            keys = set(binding.key.split(",")) if isinstance(binding, Binding) else {binding[0]}
+            assert not keys & pane_keys, (pid, keys & pane_keys)
+
+
+async def test_each_panes_keys_show_in_the_footer_and_fit_80_columns() -> None:
+    from textual.widgets._footer import FooterKey
+
+    hidden_ok = {"move_cursor", "weight", "unzoom", "clear_cursor"}  # arrows, [ ], Z, esc
+    app, _ = build()
+    async with app.run_test(size=(80, 24)) as pilot:
+        for pid, key in [("runs", "r"), ("train", "t"), ("monitor", "m"), ("corpus", "c"),
+                         ("compose", "p"), ("poems", "o")]:
+            bindings = [b for c in pane_class(pid).__mro__ for b in vars(c).get("BINDINGS", [])]
+            assert all(b.action.split("(")[0] in hidden_ok for b in bindings if not b.show)
+            expected = {b.description for b in bindings if b.show} | {"Help", "Quit"}
+            await pilot.press(key)
+            shown: dict = {}
+            for _ in range(40):  # the footer is rebuilt after the focus moved
+                await pilot.pause(0.05)
+                shown = {k.description: k for k in app.query(FooterKey)}
+                if expected <= set(shown):
+                    break
+            assert expected <= set(shown), (pid, expected - set(shown))
+            assert all(k.region.right <= 80 for k in shown.values()), (pid, list(shown))

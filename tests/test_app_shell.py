@@ -52,7 +52,7 @@ async def test_help_screen_lists_keys_and_closes() -> None:
         await pilot.pause(0.2)
         assert isinstance(app.screen, HelpScreen)
         text = str(app.screen.query_one("#help-text").render())
-        for expected in ("Compose", "Generate", "Log y", "Delete", "Quit"):
+        for expected in ("Compose", "Generate", "Log", "Delete", "Quit", "Copy"):
             assert expected in text
         await pilot.press("escape")
         await pilot.pause()

@@ -59,8 +59,9 @@ SCENES = {
     "monitor": steps("m", until=has("MonitorPane", "curves")),
     "corpus": steps("c", "down", until=has("CorpusPane", "results")),
     "corpus_stats": steps("c", "s", until=has("CorpusPane", "stats")),
-    "compose": steps("p", "月", "enter", "escape", "tab", "tab", "tab",
-                     until=has("ComposePane", "history")),
+    "compose": steps("p", "tab", "月", "enter", "escape", until=has("ComposePane", "history")),
+    "poems": steps("p", "ctrl+g", "ctrl+s", "tab", "春", "enter", "ctrl+s", "escape", "o",
+                   until=has("PoemsPane", "poems")),
     "help": steps("question_mark"),
 }
 

@@ -19,8 +19,8 @@ pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is no
 FIRST_SCREEN_S = 0.6  # the target on a quiet machine; reported, and only loosely asserted
 FIRST_SCREEN_MAX_S = 10.0  # a bound that even a slow, shared 2-core CI machine meets
 WAIT_S = 30.0  # generous: each wait returns as soon as its pattern shows
-INPUT_FOCUSED = r"\^s Save poem *$"  # an input holds the keys: the footer shows no pane keys
-PANE_KEYS = r"Save poem \? Help q Quit"  # a widget that lets the pane keys through has focus
+INPUT_FOCUSED = r"\^o Export *$"  # an input holds the keys: the footer shows no pane keys
+PANE_KEYS = r"\^o Export \? Help q Quit"  # a widget that lets the pane keys through has focus
 QI_LINE = r"▏ [\u4e00-\u9fff]{7}[，。]$"  # a whole 七言 line alone on its screen row
 
 
@@ -70,7 +70,7 @@ def test_start_compose_and_quit_in_tmux(tmp_path: Path) -> None:
         # Compose rests on the model picker: letters switch panes
         press(session, "p", r"Model\s+\S[\s\S]*Start\s+start words 月[\s\S]*"
               + PANE_KEYS)
-        press(session, "m", r"v Loss/ppl")  # the Monitor, not an "m" in a field
+        press(session, "m", r"v Ppl a Smooth")  # the Monitor, not an "m" in a field
         press(session, "p", r"Start\s+start words 月[\s\S]*" + PANE_KEYS)  # nothing typed
         # shift+tab cycles back, tab forward: Start, Acrostic, Prefix, then Form: 七言律诗
         press(session, "Tab", r"Start\s+start words 月[\s\S]*" + INPUT_FOCUSED)

@@ -34,7 +34,7 @@ async def test_bad_values_show_inline_and_block_start() -> None:
         await pilot.pause()
         assert set(pane.errors) == {"model.hidden_dim", "optim.lr"}
         err = str(pane.query_one("#f-model-hidden-dim-err").render())
-        assert "[1, 8_192]" in err and pane.query_one("#f-model-hidden-dim-err").display
+        assert "from 1 to 8,192" in err and pane.query_one("#f-model-hidden-dim-err").display
         assert "expected float" in str(pane.query_one("#f-optim-lr-err").render())
         assert pane.query_one("#train-start").disabled
         await pilot.press("ctrl+r")
@@ -104,3 +104,51 @@ async def test_a_name_taken_since_the_form_looked_is_refused() -> None:
         assert runner.calls == []
         assert any(n.message == "a run named late exists; choose another name"
                    for n in app._notifications)
+
+
+async def test_labels_never_run_into_their_values() -> None:
+    from rich.cells import cell_len
+    from textual.widgets import Label
+
+    app, _, _ = build()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_train(pilot)
+        for pane in ("train", "compose"):
+            await pilot.press(pane[0] if pane == "train" else "p")
+            await pilot.pause(0.2)
+            labels = list(app.query(f"#{pane}-pane .field-label").results(Label))
+            assert len(labels) > 10
+            for label in labels:  # a gap of at least one cell after the longest label
+                text = str(label.render())
+                assert label.content_size.width >= cell_len(text), text  # never cut
+                assert label.size.width >= cell_len(text) + 1, text
+
+
+async def test_the_form_shares_the_launch_check_device_and_memory() -> None:
+    from tangtui.runs.launch_check import Machine
+
+    app, _, runner = build()
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = await open_train(pilot)
+        for _ in range(40):  # the probe of this machine runs in a worker
+            if pane.machine is not None:
+                break
+            await pilot.pause(0.05)
+        assert pane.machine is not None
+        pane.machine = Machine(torch=False, cuda=0, mps=False, ram_free=10**9)
+        pane.query_one("#f-engine", Select).value = "torch"
+        await pilot.pause()
+        assert "needs PyTorch" in pane.errors["engine"]
+        assert "PyTorch" in str(pane.query_one("#f-engine-err").render())
+        pane.machine = Machine(torch=True, cuda=0, mps=False, ram_free=10**9)
+        pane.query_one("#f-train-device", Input).value = "cuda"
+        await pilot.pause()
+        assert set(pane.errors) == {"train.device"}
+        pane.query_one("#f-train-device", Input).value = "cpu"
+        pane.query_one("#f-train-batch-size", Input).value = "4096"
+        await pilot.pause()
+        assert "of RAM free" in pane.errors["train.batch_size"]
+        await pilot.press("ctrl+r")
+        await pilot.pause()
+        assert runner.calls == [] and "GB to train" in str(
+            pane.query_one("#train-summary").render())

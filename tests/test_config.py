@@ -19,12 +19,12 @@ def test_defaults_are_valid() -> None:
 
 
 @pytest.mark.parametrize(("key", "value", "expected"), [
-    ("optim.lr", "0", "optim.lr: must be a number in (0, 1e+06], got 0.0"),
-    ("optim.lr", "nan", "optim.lr: must be a number in (0, 1e+06], got nan"),
-    ("model.hidden_dim", "0", "model.hidden_dim: must be an integer in [1, 8_192], got 0"),
-    ("model.layers", "17", "model.layers: must be an integer in [1, 16], got 17"),
-    ("model.dropout", "1", "model.dropout: must be a number in [0, 1), got 1.0"),
-    ("optim.accum", "-1", "optim.accum: must be an integer in [0, 1_000_000] (0 or full = one "
+    ("optim.lr", "0", "optim.lr: must be a number above 0 and at most 1,000,000, got 0"),
+    ("optim.lr", "nan", "optim.lr: must be a number above 0 and at most 1,000,000, got nan"),
+    ("model.hidden_dim", "0", "model.hidden_dim: must be an integer from 1 to 8,192, got 0"),
+    ("model.layers", "17", "model.layers: must be an integer from 1 to 16, got 17"),
+    ("model.dropout", "1", "model.dropout: must be a number at least 0 and below 1, got 1"),
+    ("optim.accum", "-1", "optim.accum: must be an integer from 0 to 1,000,000 (0 or full = one "
                           "update per epoch), got -1"),
     ("train.mode", "words", "train.mode: must be one of stream, poem; got 'words'"),
     ("optim.name", "lion", "optim.name: must be one of sgd, momentum, nag, adagrad, adadelta, "
@@ -33,7 +33,7 @@ def test_defaults_are_valid() -> None:
                                     "other; got 'haiku'"),
     ("train.device", "tpu", "train.device: must be auto, cpu, cuda, cuda:N or mps; got 'tpu'"),
     ("train.precision", "bf16", "train.precision: bf16 needs the torch engine"),
-    ("corpus.test_frac", "0", "corpus.test_frac: must be a number in (0, 0.5], got 0.0"),
+    ("corpus.test_frac", "0", "corpus.test_frac: must be a number above 0 and at most 0.5, got 0"),
 ])
 def test_validation_names_the_field_and_the_allowed_range(key, value, expected) -> None:
     cfg = RunConfig()

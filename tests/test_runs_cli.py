@@ -138,7 +138,7 @@ def test_nan_guard_fails_the_run_with_a_reason() -> None:
 
 @pytest.mark.parametrize(("args", "message"), [
     (["train", "--set", "model.layers=0"],
-     "tangtui: error: model.layers: must be an integer in [1, 16], got 0"),
+     "tangtui: error: model.layers: must be an integer from 1 to 16, got 0"),
     (["train", "--preset", "nope"], "tangtui: error: unknown preset 'nope'"),
     (["train", "--preset", "tiny", "--name", "../escape"], "tangtui: error: invalid run name"),
     (["metrics", "missing"], "tangtui: error: no run 'missing'"),

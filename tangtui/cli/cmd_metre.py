@@ -91,7 +91,7 @@ def _bench(args: argparse.Namespace) -> int:
         print_json(result)
         return 0
     poems = result["poems_per_round"] * result["rounds"]
-    print(f"{result['form']} on {result['model']} (numpy), {poems} poems each:\n"
+    print(f"{result['form']} on {result['model']} (numpy), {poems:,} poems each:\n"
           f"  without metre     {result['plain_ms']:8.1f} ms a poem, "
           f"{result['plain_pass']:6.1%} pass `tangtui metre`\n"
           f"  --metre strict    {result['strict_ms']:8.1f} ms a poem, "

@@ -33,7 +33,7 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
         print(f"the damaged run store was moved to {done.moved_aside}")
     for run_id, name, status, evals, metrics in done.restored:
         label = run_id if name == run_id else f"{run_id} ({name})"
-        print(f"restored {label}: {status}, {metrics} train rows, {evals} evaluation"
+        print(f"restored {label}: {status}, {metrics:,} train rows, {evals:,} evaluation"
               f"{'s' if evals != 1 else ''}")
     for folder, why in done.skipped:
         print(f"skipped {folder}: {why}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from tangtui.errors import TangtuiError
@@ -55,17 +56,34 @@ def cmd_train(args: argparse.Namespace) -> int:
     file_data = load_config_file(args.config) if args.config else None
     overrides = [*args.overrides, *nproc_override(args.nproc)]
     config = build_config(args.preset, file_data, args.engine, overrides)
+    from tangtui.runs.dist_launch import torchrun_world
+    from tangtui.runs.launch_check import check_launch, discard_unstarted, probe, taken_names
+    from tangtui.runs.store import Store
+
+    store = Store() if args.name or not args.dry_run else None  # a dry run opens it for names
+    runs = store.list_runs() if store and args.name else []
+    taken = taken_names(runs)
+    # the one check of the form, --dry-run and the launch; under torchrun the machines are not
+    # this one: the trainer finds out there
+    check_launch(config, args.name, taken, None if torchrun_world() else probe())
     if args.dry_run:
         from tangtui.cli import print_json
 
         print_json(config.to_dict())
         return 0
     warn(config)
-    from tangtui.runs.store import Store
-
-    store = Store()
+    assert store is not None
+    for old in runs:  # a run that failed before its first step gives its name back
+        if old.name == args.name and old.name not in taken:
+            discard_unstarted(store, old.id)
     run = store.create_run(config.to_dict(), name=args.name, engine=config.engine)
-    return _start(store, run.id, resume=False, detach=args.detach, as_json=args.json)
+    try:
+        return _start(store, run.id, resume=False, detach=args.detach, as_json=args.json)
+    except Exception:
+        if discard_unstarted(store, run.id):  # nothing trained: the name is free again
+            print(f"tangtui: run {run.name} removed: it failed before its first step",
+                  file=sys.stderr)
+        raise
 
 
 def cmd_resume(args: argparse.Namespace) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -34,6 +35,7 @@ class RunStore(Protocol):
     def save_poem(self, text: str, run_id: str | None = None,
                   settings: dict[str, Any] | None = None) -> SavedPoem: ...
     def list_poems(self, run_id: str | None = None) -> list[SavedPoem]: ...
+    def delete_poem(self, poem_id: int) -> bool: ...
 
 
 class RunControl(Protocol):
@@ -145,3 +147,10 @@ class Services:
 
     def _store_root(self) -> Any:
         return getattr(self._store or self._store_arg, "root", None)
+
+    def store_root(self) -> Path:
+        """The store's folder, without opening the store (for default export paths)."""
+        from tangtui.paths import data_home
+
+        root = self._store_root()
+        return Path(root) if root is not None else data_home()

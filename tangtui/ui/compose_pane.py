@@ -25,7 +25,6 @@ from tangtui.ui.messages import (
 )
 from tangtui.ui.metre_grid import MetreGrid
 from tangtui.ui.pane import Pane
-from tangtui.ui.poem_export import export_poems
 from tangtui.ui.poem_text import FORM_LABELS
 from tangtui.ui.poem_view import PoemView, candidates_markup
 
@@ -34,7 +33,7 @@ if TYPE_CHECKING:
 
 METRES = [("off", "off"), ("loose 二四六", "loose"), ("strict 平仄", "strict")]
 NARROW = 100  # columns below which the candidates go under the poem
-RHYME = "even lines rhyme"
+RHYME = "even lines"  # after the "Rhyme" label: "Rhyme [X] even lines: on"
 
 
 def toggle_label(text: str, on: bool) -> str:
@@ -49,15 +48,14 @@ class ComposePane(Pane):
 
     BINDINGS = [
         Binding("ctrl+g", "generate", "Generate"),
-        Binding("ctrl+s", "save", "Save poem"),
-        Binding("ctrl+o", "export", "Export saved poems", show=False),
+        Binding("ctrl+s", "save", "Save"),
+        Binding("ctrl+o", "export", "Export"),
     ]
     BACKGROUND = frozenset({"compose-models"})
     LEAVE_TO = "#compose-poem"
     COMMANDS = [
         ("Generate a poem", "Compose with the current settings (ctrl+g)", "action_generate"),
-        ("Export saved poems", "Write every saved poem to a text file (ctrl+o)", "action_export"),
-    ]
+            ]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -249,24 +247,26 @@ class ComposePane(Pane):
     @work(thread=True, exit_on_error=False, group="compose-save")
     def save(self, index: int, request: ComposeRequest, poem: ComposedPoem) -> None:
         run_id = None if request.model == STARTER else request.model
+        store = self.services.store()
+        kept = next((p for p in store.list_poems(run_id) if p.text == poem.text
+                     and p.run_id == run_id), None)  # the same poem again (same seed, model)
+        if kept is not None:
+            self.post_message(PoemSaved(kept, index, new=False))
+            return
         settings = {**request.settings(), "seed": poem.seed}
-        self.post_message(PoemSaved(self.services.store().save_poem(poem.text, run_id,
-                                                                    settings), index))
+        self.post_message(PoemSaved(store.save_poem(poem.text, run_id, settings), index))
 
     def on_poem_saved(self, message: PoemSaved) -> None:
         message.stop()
         self.saved[message.index] = message.poem.id
-        self.notify(f"Saved poem #{message.poem.id}", title="Compose")
+        verb = "Saved" if message.new else "Already saved as"
+        self.notify(f"{verb} poem #{message.poem.id}", title="Compose")
 
     def action_export(self) -> None:
-        self.export()
+        """Ask for a path, then write every saved poem there (as the Poems pane does)."""
+        from tangtui.ui.poems_pane import ask_export
 
-    @work(thread=True, exit_on_error=False, group="compose-save")
-    def export(self) -> None:
-        store = self.services.store()
-        root = Path(getattr(store, "root", "."))
-        path = export_poems(store.list_poems(), root / "exports")
-        self.post_message(PoemsExported(path))
+        ask_export(self)
 
     def on_poems_exported(self, message: PoemsExported) -> None:
         message.stop()

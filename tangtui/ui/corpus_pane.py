@@ -13,6 +13,7 @@ from textual.containers import Grid, Horizontal, VerticalScroll
 from textual.widgets import ContentSwitcher, DataTable, Input, Select, Static
 from textual.worker import get_current_worker
 
+from tangtui.ui.kinsoku import KinsokuStatic
 from tangtui.ui.messages import CorpusReady, SearchDone, StatsReady
 from tangtui.ui.metre_grid import MetreGrid
 from tangtui.ui.pane import Pane
@@ -59,7 +60,7 @@ class CorpusPane(Pane):
                 table.add_columns("Title", "Author", "Form")
                 yield table
                 with VerticalScroll(id="corpus-poem-box"):
-                    yield Static("Loading the corpus…", id="corpus-poem")
+                    yield KinsokuStatic("Loading the corpus…", id="corpus-poem")
                     yield MetreGrid(id="corpus-metre")
                     yield Static("", id="corpus-bio")
             with VerticalScroll(id="corpus-stats"):

@@ -15,7 +15,7 @@ def fmt_ppl(value: float | None) -> str:
 def fmt_rate(value: float | None) -> str:
     if value is None:
         return "—"
-    return f"{value / 1000:.1f}k" if value >= 10_000 else f"{value:.0f}"
+    return f"{value / 1000:,.1f}k" if value >= 10_000 else f"{value:,.0f}"
 
 
 def fmt_duration(seconds: float | None) -> str:

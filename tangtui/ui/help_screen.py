@@ -20,11 +20,12 @@ def _key_name(key: str) -> str:
 
 
 def binding_rows(bindings: list[Any]) -> list[tuple[str, str]]:
-    """(key, description) of each binding that has a description."""
+    """(key, description) of each binding that has a description (its tooltip when it has one:
+    the footer shows the short description, the help screen says more)."""
     rows = []
     for b in bindings:
         if isinstance(b, Binding) and b.description:
-            rows.append((_key_name(b.key), b.description))
+            rows.append((_key_name(b.key), b.tooltip or b.description))
         elif isinstance(b, tuple) and len(b) >= 3:
             rows.append((_key_name(b[0]), b[2]))
     return rows

@@ -74,6 +74,22 @@ class PoemSaved(Message):
 
     poem: SavedPoem
     index: int = -1
+    new: bool = True  # False: the same poem was saved before, and nothing was added
+
+
+@dataclass
+class PoemsListed(Message):
+    """The saved poems (newest first) and the names of the runs, by id."""
+
+    poems: list[SavedPoem]
+    names: dict[str, str]
+
+
+@dataclass
+class PoemDeleted(Message):
+    """A saved poem was deleted."""
+
+    poem_id: int
 
 
 @dataclass

@@ -36,20 +36,20 @@ class MonitorKeys(RunActionsPane):
     """Key actions of the Monitor (the pane supplies view, curves, redraw and poll)."""
 
     BINDINGS = [
-        Binding("l", "toggle_log", "Log y"),
-        Binding("v", "toggle_metric", "Loss/ppl"),
-        Binding("e", "toggle_smooth", "Smooth"),
+        Binding("l", "toggle_log", "Log", tooltip="Log scale on the y axis"),
+        Binding("v", "toggle_metric", "Ppl", tooltip="Loss or perplexity"),
+        Binding("a", "toggle_smooth", "Smooth"),
         Binding("left_square_bracket", "weight(False)", "Less smooth", show=False),
         Binding("right_square_bracket", "weight(True)", "More smooth", show=False),
-        Binding("x", "cycle_x", "X axis"),
+        Binding("x", "cycle_x", "Axis", tooltip="x by step, tokens or time"),
         Binding("left", "move_cursor(-1)", "Cursor", show=False),
         Binding("right", "move_cursor(1)", "Cursor", show=False),
         Binding("shift+left", "move_cursor(-10)", "Cursor", show=False),
         Binding("shift+right", "move_cursor(10)", "Cursor", show=False),
         Binding("z", "zoom", "Zoom"),
         Binding("Z", "unzoom", "Unzoom", show=False),
-        Binding("f", "full", "Full"),
-        Binding("o", "export", "Export"),
+        Binding("f", "full", "Max", tooltip="The chart alone, full screen"),
+        Binding("ctrl+o", "export", "Export"),
         Binding("s", "stop", "Stop"),
         Binding("u", "resume", "Resume"),
         Binding("escape", "clear_cursor", "Hide the cursor", show=False),
@@ -58,11 +58,11 @@ class MonitorKeys(RunActionsPane):
         ("Toggle log y axis", "Monitor: log scale on the loss plot (key l)", "action_toggle_log"),
         ("Loss or perplexity", "Monitor: switch the plotted metric (key v)",
          "action_toggle_metric"),
-        ("Smoothing on/off", "Monitor: debiased EMA of the train curve (key e; [ and ] for "
+        ("Smoothing on/off", "Monitor: debiased EMA of the train curve (key a; [ and ] for "
          "its strength)", "action_toggle_smooth"),
         ("X axis: step, tokens, time", "Monitor: cycle the x axis (key x)", "action_cycle_x"),
         ("Full-screen chart", "Monitor: hide the side panel (key f)", "action_full"),
-        ("Export the curves", "Monitor: write the shown series as CSV or JSON (key o)",
+        ("Export the curves", "Monitor: write the shown series as CSV or JSON (ctrl+o)",
          "action_export"),
     ]
 

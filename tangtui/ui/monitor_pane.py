@@ -20,6 +20,7 @@ from textual.widgets import Select, Static
 
 from tangtui.ui.curve_plot import CurvePlot
 from tangtui.ui.format import run_status
+from tangtui.ui.kinsoku import KinsokuStatic
 from tangtui.ui.messages import RunLaunched, RunsListed, SeriesFetched
 from tangtui.ui.monitor_keys import MonitorKeys
 from tangtui.ui.monitor_status import diff_markup, legend_markup, status_markup
@@ -59,7 +60,7 @@ class MonitorPane(MonitorKeys):
                 yield Static("No run selected.", id="monitor-status")
                 yield Static("", id="monitor-diff")
                 with VerticalScroll(id="monitor-samples-box"):
-                    yield Static("", id="monitor-samples")
+                    yield KinsokuStatic("", id="monitor-samples")
 
     def on_mount(self) -> None:
         self.poll()

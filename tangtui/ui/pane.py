@@ -1,4 +1,4 @@
-"""The base of the five panes: services go down, and failed workers become notifications."""
+"""The base of the panes: services go down, and failed workers become notifications."""
 
 from __future__ import annotations
 

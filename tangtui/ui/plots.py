@@ -7,6 +7,7 @@ Line charts (the Monitor and the Lab) are :class:`tangtui.ui.curve_plot.CurvePlo
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 from rich.cells import cell_len
@@ -46,7 +47,18 @@ class BarPlot(PlotextPlot):
             pos = list(range(len(self.labels)))
             plt.bar(pos, self.values, width=0.6)
             plt.xticks(pos, self.labels)
+            ticks = count_ticks(max(self.values, default=0), max(2, (self.size.height - 4) // 2))
+            plt.yticks(ticks, [f"{t:,}" for t in ticks])
+            plt.ylim(0, ticks[-1])
         return safe_render(self, lambda: super(BarPlot, self).render())
+
+
+def count_ticks(top: float, most: int) -> list[int]:
+    """Integer ticks 0, s, 2s, ... reaching ``top``, at most ``most`` + 1 of them, with a step s
+    from 1, 2, 5, 10, 20, 50, ... (counts never get ticks like 3.33)."""
+    steps = (m * 10**k for k in range(19) for m in (1, 2, 5))
+    step = next(s for s in steps if math.ceil(top / s) <= max(1, most))
+    return list(range(0, max(1, math.ceil(top / step)) * step + 1, step))
 
 
 EIGHTHS = " ▏▎▍▌▋▊▉"

@@ -23,3 +23,14 @@ def poem_markup(poem: Poem, bio: str | None) -> str:
     if bio:
         parts += ["", f"[dim]{escape(bio)}[/]"]
     return "\n".join(parts)
+
+
+def couplets(text: str) -> list[str]:
+    """A poem's text cut after each sentence end (。？！；): one couplet per row."""
+    rows, cur = [], ""
+    for ch in text.replace("\n", ""):
+        cur += ch
+        if ch in "。？！；":
+            rows.append(cur)
+            cur = ""
+    return rows + [cur] if cur else rows

@@ -5,15 +5,15 @@ from __future__ import annotations
 from rich.markup import escape
 from textual.binding import Binding
 from textual.reactive import reactive
-from textual.widgets import Static
 
 from tangtui.ui.backends import ComposedPoem
+from tangtui.ui.kinsoku import KinsokuStatic
 from tangtui.ui.messages import PositionChosen
 
 BAR = 16  # cells of a probability bar
 
 
-class PoemView(Static, can_focus=True):
+class PoemView(KinsokuStatic, can_focus=True):
     """Shows ``poem``; left/right (or up/down by line) move the cursor over its characters."""
 
     BINDINGS = [

@@ -27,11 +27,11 @@ class RunsPane(RunActionsPane):
     """All runs in the store"""
 
     BINDINGS = [
-        Binding("enter", "open", "Open"),
-        Binding("space", "mark", "Mark for comparing", show=False),
-        Binding("v", "compare", "Compare marked", show=False),
-        Binding("s", "stop", "Stop the run", show=False),
-        Binding("u", "resume", "Resume the run", show=False),
+        Binding("enter", "open", "Open", priority=True),  # over the table's own enter
+        Binding("space", "mark", "Mark", tooltip="Mark the run for comparing"),
+        Binding("v", "compare", "Compare", tooltip="Overlay the marked runs in the Monitor"),
+        Binding("s", "stop", "Stop"),
+        Binding("u", "resume", "Resume"),
         Binding("x,delete", "delete", "Delete"),
     ]
     BACKGROUND = frozenset({"runs-list"})
@@ -85,7 +85,7 @@ class RunsPane(RunActionsPane):
 
     def _row(self, run: Run) -> tuple[str, ...]:
         return ("●" if run.id in self.marked else " ", run.name, run_status(run), run.engine,
-                str(run.step), fmt_ppl(run.best_test_ppl), run.created[:16].replace("T", " "))
+                f"{run.step:,}", fmt_ppl(run.best_test_ppl), run.created[:16].replace("T", " "))
 
     def selected_id(self) -> str | None:
         table = self.query_one(DataTable)

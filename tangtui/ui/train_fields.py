@@ -1,12 +1,12 @@
 """The fields of the Train form: which RunConfig keys it shows, how, and how it validates them.
 
 No widgets here: :func:`build_config` turns the form's raw strings into a RunConfig plus a
-``{key: message}`` dict of inline problems (from ``engine.config_check``).
+``{key: message}`` dict of inline problems (from ``engine.config_check``); the checks of the
+launch itself (name, device, memory) are :mod:`tangtui.runs.launch_check`'s, shared with the CLI.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +22,6 @@ from engine.config import (
     RunConfig,
     set_field,
 )
-from tangtui.runs.rows import StoreError, check_run_name
 
 
 @dataclass(frozen=True)
@@ -126,27 +125,3 @@ def build_config(preset: str | None, values: dict[str, str]) -> tuple[RunConfig,
     for key, message in problems(cfg).items():
         errors.setdefault(key, message)
     return cfg, errors
-
-
-def name_problem(name: str, taken: Iterable[str]) -> str:
-    """Why ``name`` cannot name a new run, "" if it can (no name: the run id is its name)."""
-    if not name:
-        return ""
-    try:
-        check_run_name(name)
-    except StoreError as exc:
-        return str(exc).removeprefix(f"invalid run name {name!r}: ")
-    if name in set(taken):
-        return name_taken(name)
-    return ""
-
-
-def name_taken(name: str) -> str:
-    return f"a run named {name} exists; choose another name"
-
-
-def param_count(cfg: RunConfig, vocab: int = 7000) -> int:
-    """Weights of the model for a vocabulary of ``vocab``: V·E + Σ 4H(in+H) + 8H + V·H + V."""
-    e, h, n = cfg.model.embed_dim, cfg.model.hidden_dim, cfg.model.layers
-    lstm = sum(4 * h * ((e if k == 0 else h) + h) + 8 * h for k in range(n))
-    return vocab * e + lstm + vocab * h + vocab

@@ -12,7 +12,16 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Input, Label, Select, Static
 
-from tangtui.errors import TangtuiError
+from tangtui.runs.launch_check import (
+    Machine,
+    check_launch,
+    launch_problems,
+    memory_estimate,
+    param_count,
+    probe,
+    size_text,
+    taken_names,
+)
 from tangtui.ui.format import run_status
 from tangtui.ui.messages import OpenRun, RunLaunched, RunsListed
 from tangtui.ui.pane import Pane
@@ -23,9 +32,6 @@ from tangtui.ui.train_fields import (
     base_config,
     build_config,
     field_id,
-    name_problem,
-    name_taken,
-    param_count,
     presets,
     value_text,
 )
@@ -40,7 +46,7 @@ class TrainPane(Pane):
     BINDINGS = [
         Binding("ctrl+r", "start", "Start"),
         Binding("ctrl+t", "stop", "Stop"),
-        Binding("ctrl+u", "resume", "Resume run", show=False),
+        Binding("ctrl+u", "resume", "Resume"),
     ]
     BACKGROUND = frozenset({"train-runs"})
     LEAVE_TO = "#train-form"
@@ -52,6 +58,7 @@ class TrainPane(Pane):
         self.errors: dict[str, str] = {}
         self.last_run_id: str | None = None
         self.runs: list[Any] = []
+        self.machine: Machine | None = None  # probed in a worker: devices and free memory
         self._filling = False
 
     def compose(self) -> ComposeResult:
@@ -66,6 +73,7 @@ class TrainPane(Pane):
                     yield Label("Run name", classes="field-label")
                     yield Input(placeholder="optional", id="f-name", compact=True)
                 yield Static("", classes="field-error", id="f-name-err")
+                yield Static("", classes="field-error", id="f-other-err")  # fields not shown
                 for title, fields in SECTIONS:
                     yield Static(title, classes="section")
                     for f in fields:
@@ -89,6 +97,18 @@ class TrainPane(Pane):
 
     def on_mount(self) -> None:
         self.validate()
+        self.probe_machine()
+
+    @work(thread=True, exit_on_error=False, group="train-probe")
+    def probe_machine(self) -> None:
+        """What this machine offers (torch, CUDA, free memory): the same check as the CLI's."""
+        machine = probe()
+        self.app.call_from_thread(self._probed, machine)
+
+    def _probed(self, machine: Machine) -> None:
+        self.machine = machine
+        if not self._filling:
+            self.validate()
 
     def focus_default(self) -> None:
         self.focus_now(self.query_one("#f-preset", Select))
@@ -106,22 +126,29 @@ class TrainPane(Pane):
         return None if value in (NO_PRESET, Select.NULL) else str(value)
 
     def validate(self) -> None:
-        """Re-check every field and show the problems inline."""
-        cfg, self.errors = build_config(self.preset(), self.values())
-        problem = name_problem(self.run_name() or "", self.taken_names())
-        if problem:
-            self.errors = {"name": problem, **self.errors}
-        for key in [NAME, *(f.key for f in FIELDS)]:
+        """Re-check every field and the launch (name, device, memory); show problems inline."""
+        cfg, parsed = build_config(self.preset(), self.values())
+        launch = launch_problems(cfg, self.run_name(), taken_names(self.runs), self.machine)
+        self.errors = {**({NAME: launch[NAME]} if NAME in launch else {}), **parsed}
+        for key, message in launch.items():
+            self.errors.setdefault(key, message)
+        shown = {NAME, *(f.key for f in FIELDS)}
+        for key in shown:
             err = self.query_one(f"#{field_id(key)}-err", Static)
             message = self.errors.get(key, "")
             err.update(escape(message))
             err.display = bool(message)
             self.query_one(f"#{field_id(key)}").set_class(bool(message), "invalid")
+        other = [f"{k}: {v}" for k, v in self.errors.items() if k not in shown]
+        self.query_one("#f-other-err", Static).update(escape("\n".join(other)))
+        self.query_one("#f-other-err").display = bool(other)
         n = len(self.errors)
-        state = (f"[$error]{n} problem{'s' if n > 1 else ''}[/]" if n else "[$success]ready[/]")
+        state = (f"[$error]{n:,} problem{'s' if n > 1 else ''}[/]" if n else "[$success]ready[/]")
+        memory = f"\n≈{size_text(memory_estimate(cfg).shared_ram)} to train" if not parsed \
+            else ""
         self.query_one("#train-summary", Static).update(
             f"[b]New run[/] · {state}\n{cfg.engine} · {cfg.train.mode} · {cfg.optim.name}\n"
-            f"≈{param_count(cfg) / 1e6:.2f}M parameters")
+            f"≈{param_count(cfg) / 1e6:,.2f}M parameters{memory}")
         self.query_one("#train-start", Button).disabled = bool(n)
 
     def on_input_changed(self, event: Input.Changed) -> None:
@@ -162,9 +189,6 @@ class TrainPane(Pane):
     def run_name(self) -> str | None:
         return self.query_one("#f-name", Input).value.strip() or None
 
-    def taken_names(self) -> set[str]:
-        return {n for r in self.runs for n in (r.id, r.name)}
-
     def action_start(self) -> None:
         self.validate()
         if self.errors:
@@ -178,8 +202,11 @@ class TrainPane(Pane):
 
     @work(thread=True, exit_on_error=False, group="train-control")
     def start_run(self, config: dict[str, Any], name: str | None) -> None:
-        if name and any(name in (r.id, r.name) for r in self.services.store().list_runs()):
-            raise TangtuiError(name_taken(name))  # taken since the form last looked
+        from engine.config import RunConfig
+
+        runs = self.services.store().list_runs()  # names taken since the form last looked
+        check_launch(RunConfig.from_dict(config), name, taken_names(runs),
+                     self.machine or probe())
         run_id = self.services.runner().start(config, name)
         self.post_message(RunLaunched(run_id, "start", run_name(self.services.store(), run_id)))
 
