@@ -18,6 +18,7 @@ from engine.config import (
     PRECISIONS,
     SCHEDULES,
     SCRIPTS,
+    SOFTMAXES,
     ConfigError,
     RunConfig,
     set_field,
@@ -52,6 +53,7 @@ SECTIONS: list[tuple[str, list[Field]]] = [
         Field("model.dropout", "Dropout"),
         Field("model.init", "Init", INITS),
         Field("model.forget_bias", "Forget bias"),
+        Field("model.softmax", "Softmax", SOFTMAXES),
     ]),
     ("Optimizer", [
         Field("optim.name", "Optimizer", OPTIMIZERS),
@@ -70,6 +72,7 @@ SECTIONS: list[tuple[str, list[Field]]] = [
         Field("train.seq_len", "Seq len T"),
         Field("train.epochs", "Epochs"),
         Field("train.steps", "Steps", hint="0 = use epochs"),
+        Field("train.poem_steps", "Poem steps", hint="stream: last updates on whole poems"),
     ]),
 ]
 FIELDS: list[Field] = [f for _, fs in SECTIONS for f in fs]
