@@ -3,7 +3,7 @@
 # each under /usr/bin/time, in a fresh store; capture what the README's "The report's
 # experiments" section quotes.
 #
-#   scripts/measure_lab.sh [OUT]          (OUT defaults to /work/labrun)
+#   scripts/measure_lab.sh [OUT]          (OUT defaults to ./labrun)
 #   SCALE=tiny SEEDS=1 scripts/measure_lab.sh /tmp/labtiny    (a dry run in seconds)
 #
 # OUT/machine.txt            CPU, cores, load before and after each experiment, BLAS threads
@@ -16,7 +16,7 @@
 # OUT/summary.md             wall time per experiment, its verdicts and first figure, to paste
 set -euo pipefail
 
-OUT=${1:-/work/labrun}
+OUT=${1:-labrun}
 SCALE=${SCALE:-small}
 SEEDS=${SEEDS:-3}
 HERE=$(cd "$(dirname "$0")/.." && pwd)
