@@ -73,13 +73,13 @@ class LabPane(Pane):
     """The report's experiments: figures and verdicts, live"""
 
     BINDINGS = [
-        Binding("ctrl+r", "start", "Run experiment"),
-        Binding("right_square_bracket", "figure(1)", "Next figure"),
+        Binding("ctrl+r", "start", "Run", tooltip="Run the chosen experiment"),
+        Binding("right_square_bracket", "figure(1)", "Figure", tooltip="Next figure"),
         Binding("left_square_bracket", "figure(-1)", "Prev figure", show=False),
-        Binding("a", "axis", "x: step/chars/s", show=False),
-        Binding("s", "stop", "Stop", show=False),
-        Binding("u", "resume", "Resume", show=False),
-        Binding("delete", "delete", "Delete", show=False),
+        Binding("a", "axis", "x-axis", tooltip="x axis: step, characters or seconds"),
+        Binding("s", "stop", "Stop"),
+        Binding("u", "resume", "Resume"),
+        Binding("delete", "delete", "Delete"),
     ]
     BACKGROUND = frozenset({"lab-list", "lab-report"})
     COMMANDS = [("Run an experiment", "Start the experiment chosen in the Lab pane", "start")]
