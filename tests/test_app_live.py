@@ -65,7 +65,12 @@ async def test_monitor_follows_a_detached_trainer_and_stops_it(tmp_path: Path) -
             assert xs[-1] > steps[-1] - (steps[-1] - steps[0]) / max(1, len(xs) - 1) - 1
             assert all(lo <= m <= hi for lo, m, hi in
                        zip(rc.train.y_min, rc.train.y_mean, rc.train.y_max, strict=True))
-            assert rc.test.x == [e.step for e in store.evals(run_id)]
+            evals = [e.step for e in store.evals(run_id)]
+            if len(rc.test.x) == len(evals):  # few enough to draw each one
+                assert rc.test.x == evals
+            else:  # a fast machine evaluated more often than the chart has columns: reduced
+                assert rc.test.x == sorted(set(rc.test.x)) and len(rc.test.x) < len(evals)
+                assert evals[0] <= rc.test.x[0] and rc.test.x[-1] <= evals[-1]
             assert len(rc.test.x) >= 2 and app.query_one("#monitor-plot").series["test"]
             assert "stopped" in str(app.query_one("#monitor-status").render())
     finally:

@@ -7,6 +7,7 @@ from collections import Counter
 from app_fakes import FakePoet, FakeRunner, FakeStore, fake_corpus
 from test_app_monitor import LIVE, open_monitor
 from textual.binding import Binding
+from textual.widgets import TabbedContent
 
 from tangtui.app import PANES, make_app, pane_class
 
@@ -81,8 +82,15 @@ async def test_each_panes_keys_show_in_the_footer_and_fit_80_columns() -> None:
             assert all(b.action.split("(")[0] in hidden_ok for b in bindings if not b.show)
             expected = {b.description for b in bindings if b.show} | {"Help", "Quit"}
             await pilot.press(key)
+            tabs = app.query_one(TabbedContent)
+            for _ in range(600):  # a pane's first showing imports and mounts it (seconds when busy)
+                if tabs.active == pid:
+                    break
+                await pilot.pause(0.05)
+            assert tabs.active == pid, (pid, tabs.active)
             shown: dict = {}
-            for _ in range(40):  # the footer is rebuilt after the focus moved
+            for _ in range(120):  # the footer is rebuilt after the focus moved (a pane's first
+                # showing imports and mounts it: seconds on a busy machine)
                 await pilot.pause(0.05)
                 shown = {k.description: k for k in app.query(FooterKey)}
                 if expected <= set(shown):
