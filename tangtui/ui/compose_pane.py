@@ -269,6 +269,6 @@ class ComposePane(Pane):
         ask_export(self)
 
     def on_poems_exported(self, message: PoemsExported) -> None:
-        message.stop()
-        self.exported = message.path
-        self.notify(f"Exported saved poems to {message.path}", title="Compose")
+        from tangtui.ui.poems_pane import tell_exported
+
+        tell_exported(self, message, "Compose")

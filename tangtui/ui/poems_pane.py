@@ -73,6 +73,13 @@ def ask_export(pane: Pane) -> None:
                                       "Export the saved poems to (.txt or .json):"), answered)
 
 
+def tell_exported(pane: Pane, message: PoemsExported, title: str) -> None:
+    """What both panes do when the export is written: keep its path and say where it went."""
+    message.stop()
+    pane.exported = message.path  # type: ignore[attr-defined]
+    pane.notify(f"Exported the saved poems to {message.path}", title=title)
+
+
 def _export(pane: Pane, path: Path) -> None:
     pane.post_message(PoemsExported(export_poems(pane.services.store().list_poems(), path)))
 
@@ -200,6 +207,4 @@ class PoemsPane(Pane):
         ask_export(self)
 
     def on_poems_exported(self, message: PoemsExported) -> None:
-        message.stop()
-        self.exported = message.path
-        self.notify(f"Exported the saved poems to {message.path}", title="Poems")
+        tell_exported(self, message, "Poems")
